@@ -1,0 +1,111 @@
+/**
+ * Latchkey's configuration: every environment variable the server reads, parsed once at
+ * start-up into a frozen {@link Config}. A bad value stops the process with one line naming
+ * the variable (see {@link ConfigError}). `.env.example` documents the same variables.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be a postgresql:// URL');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const seconds = z.coerce.number().int().min(1).max(3600);
+
+/** The variables and their documented defaults. Empty strings count as unset. */
+const schema = z
+  .object({
+    PORT: port.default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: postgresUrl.optional(),
+    LATCHKEY_DATA_DIR: z.string().min(1).default('./.latchkey'),
+    LATCHKEY_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    LATCHKEY_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    LATCHKEY_ADMIN_EMAIL: z.email().optional(),
+    LATCHKEY_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    LATCHKEY_ADMIN_ORG: z.string().min(1).max(200).default('Default organization'),
+    LATCHKEY_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: seconds.default(30),
+    LATCHKEY_EMBEDDED_PG_PORT: port.default(0),
+    LATCHKEY_SHUTDOWN_GRACE_SECONDS: seconds.default(10),
+    LATCHKEY_BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(12),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL && !env.LATCHKEY_SECRET_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LATCHKEY_SECRET_KEY'],
+        message: 'is required when DATABASE_URL is set (only the embedded database generates one)',
+      });
+    }
+    if (!env.LATCHKEY_ADMIN_EMAIL !== !env.LATCHKEY_ADMIN_PASSWORD) {
+      const missing = env.LATCHKEY_ADMIN_EMAIL ? 'LATCHKEY_ADMIN_PASSWORD' : 'LATCHKEY_ADMIN_EMAIL';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'LATCHKEY_ADMIN_EMAIL and LATCHKEY_ADMIN_PASSWORD go together' });
+    }
+  });
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly issuer: string;
+  readonly dataDir: string;
+  /** Absent means: run the embedded PGlite database under dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** Absent only with the embedded database, which keeps a generated one in dataDir. */
+  readonly secretKey: string | undefined;
+  readonly admin: { readonly email: string; readonly password: string; readonly organization: string } | undefined;
+  readonly db: { readonly poolSize: number; readonly connectTimeoutSeconds: number; readonly embeddedPort: number };
+  readonly shutdownGraceSeconds: number;
+  readonly bcryptRounds: number;
+}
+
+/** Parses `env` (process.env by default); throws {@link ConfigError} on the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const problem = issue.code === 'invalid_value' || issue.code === 'invalid_type' ? `${issue.message} (got ${JSON.stringify(present[variable] ?? null)})` : issue.message;
+    throw new ConfigError(variable, variable.includes('SECRET') || variable.includes('PASSWORD') ? issue.message : problem);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    issuer: (e.LATCHKEY_ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    secretKey: e.LATCHKEY_SECRET_KEY,
+    admin: e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD
+      ? Object.freeze({ email: e.LATCHKEY_ADMIN_EMAIL.toLowerCase(), password: e.LATCHKEY_ADMIN_PASSWORD, organization: e.LATCHKEY_ADMIN_ORG })
+      : undefined,
+    db: Object.freeze({
+      poolSize: e.LATCHKEY_DB_POOL_SIZE,
+      connectTimeoutSeconds: e.LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS,
+      embeddedPort: e.LATCHKEY_EMBEDDED_PG_PORT,
+    }),
+    shutdownGraceSeconds: e.LATCHKEY_SHUTDOWN_GRACE_SECONDS,
+    bcryptRounds: e.LATCHKEY_BCRYPT_ROUNDS,
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * The process's connection to Postgres: one pg pool, shared by Prisma (through the Rust-free
+ * `@prisma/adapter-pg`) and by the few things Prisma cannot do (advisory locks, migrations).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool, type PoolClient } from 'pg';
+import { PrismaClient } from '../generated/prisma/client';
+import type { Logger } from '../logger';
+
+export { PrismaClient };
+
+export class DatabaseUnavailableError extends Error {
+  readonly code = 'database_unavailable';
+  override readonly name = 'DatabaseUnavailableError';
+}
+
+export interface ConnectOptions {
+  readonly poolSize: number;
+  /** Keep retrying (with backoff) for this long before giving up. */
+  readonly connectTimeoutSeconds: number;
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** Where a connection string points, with any password left out, for logs. */
+export function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+}
+
+export class Database {
+  private constructor(
+    readonly pool: Pool,
+    readonly prisma: PrismaClient,
+  ) {}
+
+  /** Connects, retrying with exponential backoff (250 ms doubling to 5 s) until the deadline. */
+  static async connect(url: string, options: ConnectOptions): Promise<Database> {
+    const { logger, signal } = options;
+    const deadline = Date.now() + options.connectTimeoutSeconds * 1000;
+    const pool = new Pool({
+      connectionString: url,
+      max: options.poolSize,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'latchkey',
+    });
+    // An idle client whose server went away emits here; without a listener that kills the process.
+    pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'database connection lost'));
+    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await pool.query('SELECT 1');
+        break;
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (left <= 0 || signal?.aborted) {
+          await pool.end().catch(() => undefined);
+          throw new DatabaseUnavailableError(`database at ${describeUrl(url)} unreachable after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+        }
+        logger.warn({ attempt, retryInMs: Math.min(delay, left), db: describeUrl(url), reason: (err as Error).message }, 'database not reachable yet; retrying');
+        await sleep(Math.min(delay, left), undefined, { signal }).catch(() => undefined);
+      }
+    }
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return new Database(pool, prisma);
+  }
+
+  /** Runs `fn` on one dedicated connection (session-level state: advisory locks, LISTEN). */
+  async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.prisma.$disconnect();
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The one place that decides what an error looks like on the wire.
+ *
+ * Every non-2xx answer is `{id, status_code, code, detail}` (+ `validation_errors` on 400s),
+ * with the request id also in `X-Request-Id`, and every 401 carries an RFC 6750 / RFC 7235
+ * challenge. `code` is stable: tests and clients match on it, never on `detail`.
+ */
+import type { Request, Response } from 'express';
+
+/** The catalogue of public error codes. Add here first; nothing else may invent one. */
+export type ErrorCode =
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'malformed_body'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'validation_error'
+  | 'not_authenticated'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'permission_denied'
+  | 'rate_limited'
+  | 'service_unavailable'
+  | 'internal_error';
+
+/** How a 401 (or a Bearer 403) challenges the client: RFC 6750 §3 and RFC 7235 §4.1. */
+export interface Challenge {
+  readonly scheme: 'Bearer' | 'Token';
+  /** RFC 6750 error code; absent when no credentials were sent. */
+  readonly error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  readonly description?: string;
+}
+
+export const REALM = 'latchkey';
+
+export interface AppErrorOptions {
+  /** `validation_errors`, field → messages; 400 only. */
+  readonly fields?: Readonly<Record<string, readonly string[]>>;
+  readonly challenge?: Challenge;
+  /** Extra response headers (Allow, Retry-After). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Private: logged, never sent. */
+  readonly cause?: unknown;
+}
+
+/** An error meant for the client. Anything else that reaches the serializer is a 500. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly options: AppErrorOptions = {},
+  ) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+export const notFound = (detail = 'Not found.') => new AppError(404, 'not_found', detail);
+
+export const validationError = (fields: Record<string, readonly string[]>, detail = 'Validation error') =>
+  new AppError(400, 'validation_error', detail, { fields });
+
+export const serviceUnavailable = (detail: string, cause?: unknown) =>
+  new AppError(503, 'service_unavailable', detail, { cause, headers: { 'Retry-After': '1' } });
+
+function quote(value: string): string {
+  // RFC 7230 quoted-string; descriptions are ours, but never trust a string into a header.
+  return `"${value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '')}"`;
+}
+
+export function renderChallenge(challenge: Challenge): string {
+  let header = `${challenge.scheme} realm=${quote(REALM)}`;
+  if (challenge.error) header += `, error=${quote(challenge.error)}`;
+  if (challenge.error && challenge.description) header += `, error_description=${quote(challenge.description)}`;
+  return header;
+}
+
+/** Maps the errors Express's body parsers throw (they carry `type`) onto the contract. */
+function fromBodyParser(err: unknown): AppError | undefined {
+  if (typeof err !== 'object' || err === null || !('type' in err) || typeof err.type !== 'string') return undefined;
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new AppError(400, 'malformed_body', 'JSON parse error: the request body is not valid JSON.', { cause: err });
+    case 'entity.too.large':
+      return new AppError(413, 'payload_too_large', 'Request body is larger than 16 KiB.', { cause: err });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported_media_type', 'Unsupported content encoding or charset.', { cause: err });
+    case 'parameters.too.many':
+      return new AppError(413, 'payload_too_large', 'Too many form parameters.', { cause: err });
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new AppError(400, 'malformed_body', 'The request body was incomplete.', { cause: err });
+    default:
+      return undefined;
+  }
+}
+
+/** Normalizes anything thrown into an AppError; unknown errors become an opaque 500. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return fromBodyParser(err) ?? new AppError(500, 'internal_error', 'Internal server error.', { cause: err });
+}
+
+/** Writes `err` as the contract's error body. The only function that sends an error. */
+export function sendError(req: Request, res: Response, err: AppError): void {
+  const body: Record<string, unknown> = { id: req.id, status_code: err.status, code: err.code, detail: err.detail };
+  if (err.status === 400 && err.options.fields) body.validation_errors = err.options.fields;
+  for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
+  if (err.status === 401) res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge ?? { scheme: 'Bearer' }));
+  else if (err.status === 403 && err.options.challenge) res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge));
+  res.status(err.status).json(body);
+}

@@ -1,0 +1,44 @@
+/**
+ * `GET /healthz`: the process is alive (no dependency is checked, so an orchestrator never
+ * restarts us for a database outage). `GET /readyz`: the database answers and every
+ * migration on disk is applied; 503 with the reason otherwise.
+ */
+import { Router } from 'express';
+import { serviceUnavailable } from '../errors';
+import { route } from '../http/routing';
+import type { AppDeps } from '../app';
+import { migrationStatus } from '../db/migrator';
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function healthRouter(deps: AppDeps): Router {
+  const router = Router();
+  route(router, '/healthz', {
+    get: (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+  });
+  route(router, '/readyz', {
+    get: async (_req, res) => {
+      const db = deps.database();
+      if (!db) throw serviceUnavailable('Database is not connected yet.');
+      let status;
+      try {
+        status = await withTimeout(db.withClient((client) => migrationStatus(client, deps.migrations)), READINESS_TIMEOUT_MS, 'readiness check');
+      } catch (err) {
+        throw serviceUnavailable('Database is unreachable.', err);
+      }
+      if (status.pending.length > 0) throw serviceUnavailable(`Migrations pending: ${status.pending.join(', ')}.`);
+      res.json({ status: 'ready', checks: { database: 'ok', migrations: `${status.applied} applied` } });
+    },
+  });
+  return router;
+}

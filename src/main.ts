@@ -1,0 +1,6 @@
+/** Process entry for `npm start`: `latchkey serve`. */
+import { run } from './cli';
+
+void run(['serve']).then((code) => {
+  if (code !== undefined) process.exitCode = code;
+});

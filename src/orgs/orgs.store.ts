@@ -1,0 +1,66 @@
+import type { PrismaClient } from '../db/database';
+import type { Organization, Prisma, User } from '../generated/prisma/client';
+
+/** Postgres unique-violation, as Prisma reports it. */
+const isUniqueViolation = (err: unknown) => typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
+
+export class UserExistsError extends Error {
+  readonly code = 'user_exists';
+  override readonly name = 'UserExistsError';
+}
+
+export interface NewOwner {
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly organization: string;
+}
+
+export interface OwnedOrganization {
+  readonly organization: Organization;
+  readonly user: User;
+}
+
+/** Key for the transaction-scoped advisory lock that serializes first-start bootstrap. */
+const BOOTSTRAP_LOCK_KEY = 0x4c4b_0001;
+
+/** Inside a transaction: organization, user (active in it), owner membership, audit event. */
+async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewOwner, via: string): Promise<OwnedOrganization> {
+  const organization = await tx.organization.create({ data: { title: owner.organization } });
+  const user = await tx.user.create({
+    data: { email: owner.email.toLowerCase(), passwordHash: owner.passwordHash, activeOrganizationId: organization.id },
+  });
+  await tx.membership.create({ data: { userId: user.id, organizationId: organization.id, role: 'owner' } });
+  await tx.auditEvent.create({
+    data: {
+      organizationId: organization.id,
+      action: 'organization.created',
+      targetType: 'organization',
+      targetId: String(organization.id),
+      details: { owner_user_id: user.id, via },
+    },
+  });
+  return { organization, user };
+}
+
+/** `latchkey create-admin`: a new organization owned by a new user. */
+export async function createOrganizationWithOwner(prisma: PrismaClient, owner: NewOwner): Promise<OwnedOrganization> {
+  try {
+    return await prisma.$transaction((tx) => insertOwnedOrganization(tx, owner, 'cli'));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UserExistsError(`a user with email ${owner.email.toLowerCase()} already exists`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The LATCHKEY_ADMIN_* bootstrap: creates the first organization and owner only when the
+ * database has no user at all. Instances starting together serialize on an advisory lock,
+ * so exactly one creates it. Returns undefined when there were users already.
+ */
+export async function bootstrapFirstOwner(prisma: PrismaClient, owner: NewOwner): Promise<OwnedOrganization | undefined> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`;
+    if ((await tx.user.count()) > 0) return undefined;
+    return insertOwnedOrganization(tx, owner, 'bootstrap');
+  });
+}
