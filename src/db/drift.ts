@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 
 export const DEFAULT_SCHEMA_PATH = path.resolve(__dirname, '../../prisma/schema.prisma');
 
@@ -167,7 +167,7 @@ function normalizeDefault(expr: string | null): string | null {
 }
 
 /** What the database connected to `client` actually has in its current schema. */
-export async function actualShape(client: PoolClient): Promise<DatabaseShape> {
+export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
   const columns = await client.query<{ table: string; column: string; type: string; nullable: boolean; default: string | null }>(`
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
@@ -244,6 +244,6 @@ export function diffShapes(expected: DatabaseShape, actual: DatabaseShape): stri
   return out;
 }
 
-export async function checkDrift(client: PoolClient, schemaPath = DEFAULT_SCHEMA_PATH): Promise<string[]> {
+export async function checkDrift(client: ClientBase, schemaPath = DEFAULT_SCHEMA_PATH): Promise<string[]> {
   return diffShapes(expectedShape(await readFile(schemaPath, 'utf8')), await actualShape(client));
 }

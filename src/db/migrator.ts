@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 
 /** Prisma Migrate's own advisory lock key, so our migrator and `prisma migrate deploy` exclude each other. */
 export const MIGRATION_LOCK_KEY = 72707369;
@@ -64,7 +64,7 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
   );
 }
 
-async function appliedRows(client: PoolClient): Promise<AppliedRow[] | undefined> {
+async function appliedRows(client: ClientBase): Promise<AppliedRow[] | undefined> {
   const { rows: exists } = await client.query<{ ok: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`);
   if (!exists[0]?.ok) return undefined;
   const { rows } = await client.query<AppliedRow>(
@@ -96,7 +96,7 @@ export interface MigrationStatus {
 }
 
 /** Read-only: what `migrate` would do. Throws MigrationError where `migrate` would refuse. */
-export async function migrationStatus(client: PoolClient, migrations: readonly Migration[]): Promise<MigrationStatus> {
+export async function migrationStatus(client: ClientBase, migrations: readonly Migration[]): Promise<MigrationStatus> {
   const rows = (await appliedRows(client)) ?? [];
   const pending = plan(migrations, rows);
   return { applied: migrations.length - pending.length, pending: pending.map((m) => m.name) };
@@ -106,7 +106,7 @@ export async function migrationStatus(client: PoolClient, migrations: readonly M
  * Brings the database up to date. Safe to run from several processes at once: they queue on
  * the advisory lock and the later ones find nothing to do. Returns the names it applied.
  */
-export async function migrate(client: PoolClient, migrations: readonly Migration[]): Promise<string[]> {
+export async function migrate(client: ClientBase, migrations: readonly Migration[]): Promise<string[]> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     await client.query(CREATE_MIGRATIONS_TABLE);

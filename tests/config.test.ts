@@ -1,0 +1,71 @@
+import { ConfigError, loadConfig } from '../src/config';
+
+const SECRET = 'x'.repeat(40);
+
+function problem(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('documents its defaults: port 8080, embedded database under ./.latchkey, info logs', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe(require('node:path').resolve('.latchkey'));
+    expect(config.logLevel).toBe('info');
+    expect(config.issuer).toBe('http://localhost:8080');
+    expect(config.admin).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '80.5' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://localhost/db', LATCHKEY_SECRET_KEY: SECRET }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url', LATCHKEY_SECRET_KEY: SECRET }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'postgresql://db/latchkey' }, 'LATCHKEY_SECRET_KEY'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LATCHKEY_ISSUER: 'ftp://issuer' }, 'LATCHKEY_ISSUER'],
+    [{ LATCHKEY_ADMIN_EMAIL: 'admin@example.com' }, 'LATCHKEY_ADMIN_PASSWORD'],
+    [{ LATCHKEY_ADMIN_PASSWORD: 'long enough' }, 'LATCHKEY_ADMIN_EMAIL'],
+    [{ LATCHKEY_ADMIN_EMAIL: 'not-an-email', LATCHKEY_ADMIN_PASSWORD: 'long enough' }, 'LATCHKEY_ADMIN_EMAIL'],
+    [{ LATCHKEY_BCRYPT_ROUNDS: '3' }, 'LATCHKEY_BCRYPT_ROUNDS'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    const err = problem(env);
+    expect(err.code).toBe('invalid_config');
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable}: `)).toBe(true);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('never repeats a rejected secret in its message', () => {
+    const err = problem({ LATCHKEY_SECRET_KEY: 'hunter2-too-short' });
+    expect(err.variable).toBe('LATCHKEY_SECRET_KEY');
+    expect(err.message).not.toContain('hunter2');
+    expect(problem({ LATCHKEY_ADMIN_EMAIL: 'a@b.co', LATCHKEY_ADMIN_PASSWORD: 'short' }).message).not.toContain('short"');
+  });
+
+  it('takes an external database with its secret key, and an admin to bootstrap', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://u:p@db:5432/latchkey',
+      LATCHKEY_SECRET_KEY: SECRET,
+      LATCHKEY_ISSUER: 'https://auth.example.com/',
+      LATCHKEY_ADMIN_EMAIL: 'Admin@Example.com',
+      LATCHKEY_ADMIN_PASSWORD: 'correct horse',
+    });
+    expect(config.databaseUrl).toBe('postgresql://u:p@db:5432/latchkey');
+    expect(config.issuer).toBe('https://auth.example.com');
+    expect(config.admin).toEqual({ email: 'admin@example.com', password: 'correct horse', organization: 'Default organization' });
+  });
+});

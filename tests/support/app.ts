@@ -1,0 +1,57 @@
+/** createApp() wired to a real test database and a log sink the test can read. */
+import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import { createApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { Database } from '../../src/db/database';
+import { readMigrations, type Migration } from '../../src/db/migrator';
+import { createLogger, type Logger } from '../../src/logger';
+import { createTestDatabase, type TestDatabase } from './db';
+
+/** Every log line written, raw (as it would reach stdout). */
+export interface LogSink {
+  readonly lines: string[];
+  readonly logger: Logger;
+  text(): string;
+}
+
+export function captureLogs(level = 'trace'): LogSink {
+  const lines: string[] = [];
+  const logger = createLogger(level, { write: (chunk: string) => void lines.push(chunk) });
+  return { lines, logger, text: () => lines.join('') };
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ LATCHKEY_SECRET_KEY: randomBytes(32).toString('base64url'), LATCHKEY_BCRYPT_ROUNDS: '4', DATABASE_URL: 'postgresql://unused@127.0.0.1:1/unused', ...env });
+}
+
+export interface TestApp {
+  readonly app: Express;
+  readonly db: TestDatabase;
+  readonly database: Database;
+  readonly logs: LogSink;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  readonly env?: Record<string, string>;
+  /** Replaces the migrations the app expects to be applied (readiness tests). */
+  readonly migrations?: readonly Migration[];
+}
+
+/** A fresh migrated database, a connected pool and the app. `close()` in afterAll. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const logs = captureLogs();
+  const config = testConfig({ DATABASE_URL: db.url, ...options.env });
+  const database = await Database.connect(db.url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
+  const migrations = options.migrations ?? (await readMigrations());
+  const app = createApp({ config, logger: logs.logger, database: () => database, migrations });
+  return {
+    app, db, database, logs,
+    async close() {
+      await database.close();
+      await db.drop();
+    },
+  };
+}
