@@ -3,8 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true } }] },
-  // jose is ESM-only; everything else is CommonJS.
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true, module: 'commonjs', moduleResolution: 'node10' } }] },
+  // Emit CommonJS in tests so dynamic import() (Prisma loads its query compiler that way)
+  // becomes require(): jest's sandbox runs import() only under --experimental-vm-modules.
+  // jose is ESM-only, so it is transformed too.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.ts',

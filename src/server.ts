@@ -74,12 +74,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     (stopping ??= (async () => {
       aborter.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection turns idle when its in-flight response ends; close those as they do.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const grace = setTimeout(() => {
         logger.warn('shutdown grace period over; closing open connections');
         server.closeAllConnections();
       }, config.shutdownGraceSeconds * 1000);
       await closed;
+      clearInterval(sweep);
       clearTimeout(grace);
       await ready.catch(() => undefined);
       await database?.close();

@@ -1,0 +1,106 @@
+import http from 'node:http';
+import net from 'node:net';
+import { Client } from 'pg';
+import { DatabaseUnavailableError, Database } from '../../src/db/database';
+import { bootstrapFirstOwner } from '../../src/orgs/orgs.store';
+import { startServer, type RunningServer } from '../../src/server';
+import { captureLogs, testConfig } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const get = (url: string) => fetch(url).then(async (res) => ({ status: res.status, body: await res.json() }));
+
+describe('server lifecycle', () => {
+  it('listens at once, says 503 on /readyz while the database is unreachable, then fails clearly', async () => {
+    const port = await closedPort();
+    const logs = captureLogs();
+    const config = testConfig({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/latchkey`, PORT: '0', HOST: '127.0.0.1', LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '2' });
+    const server = await startServer(config, logs.logger);
+    try {
+      expect((await get(`${server.url}/healthz`)).status).toBe(200);
+      const ready = await get(`${server.url}/readyz`);
+      expect(ready).toMatchObject({ status: 503, body: { code: 'service_unavailable', detail: 'Database is not connected yet.' } });
+      const started = Date.now();
+      await expect(server.ready).rejects.toThrow(DatabaseUnavailableError);
+      await expect(server.ready).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/latchkey unreachable after \\d+ attempts`));
+      expect(Date.now() - started).toBeLessThan(4_000);
+      const retries = logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'database not reachable yet; retrying');
+      expect(retries.length).toBeGreaterThanOrEqual(2);
+      expect(retries[1].retryInMs).toBeGreaterThan(retries[0].retryInMs); // backoff
+    } finally {
+      await server.stop();
+    }
+  });
+
+  describe('against a real database', () => {
+    let db: TestDatabase;
+    let server: RunningServer;
+    beforeEach(async () => {
+      db = await createTestDatabase({ migrated: false });
+    });
+    afterEach(async () => {
+      await server?.stop();
+      await db.drop();
+    });
+
+    it('migrates on start, bootstraps the first owner, and becomes ready', async () => {
+      const logs = captureLogs();
+      const config = testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LATCHKEY_ADMIN_EMAIL: 'Owner@Example.com', LATCHKEY_ADMIN_PASSWORD: 'correct horse battery', LATCHKEY_ADMIN_ORG: 'Acme' });
+      server = await startServer(config, logs.logger);
+      await server.ready;
+      expect(await get(`${server.url}/readyz`)).toMatchObject({ status: 200 });
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query(`SELECT u.email, u.password_hash, m.role, o.title, u.active_organization_id = o.id AS active
+        FROM users u JOIN memberships m ON m.user_id = u.id JOIN organizations o ON o.id = m.organization_id`);
+      await client.end();
+      expect(rows).toEqual([{ email: 'owner@example.com', password_hash: expect.stringMatching(/^\$2b\$04\$/), role: 'owner', title: 'Acme', active: true }]);
+      expect(logs.text()).not.toContain('correct horse battery');
+    });
+
+    it('finishes in-flight requests on stop, then refuses new connections', async () => {
+      server = await startServer(testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), captureLogs().logger);
+      await server.ready;
+      const { port } = new URL(server.url);
+      // A request whose body is still arriving when shutdown begins.
+      const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/slow', headers: { 'Content-Type': 'application/json', 'Content-Length': '11' } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.write('{"a":');
+        setTimeout(() => req.end('"bcd"}'), 300);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const stopped = server.stop();
+      const answer = await response;
+      expect(answer.status).toBe(404);
+      expect(JSON.parse(answer.body).code).toBe('not_found');
+      await stopped;
+      await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    });
+  });
+
+  it('bootstraps exactly one first owner when instances start together', async () => {
+    const db = await createTestDatabase();
+    const databases = await Promise.all([1, 2, 3].map(() => Database.connect(db.url, { poolSize: 1, connectTimeoutSeconds: 5, logger: captureLogs().logger })));
+    try {
+      const owner = { email: 'first@example.com', passwordHash: 'x', organization: 'First' };
+      const results = await Promise.all(databases.map((d) => bootstrapFirstOwner(d.prisma, owner)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await databases[0]!.prisma.user.count()).toBe(1);
+      expect(await databases[0]!.prisma.organization.count()).toBe(1);
+    } finally {
+      await Promise.all(databases.map((d) => d.close()));
+      await db.drop();
+    }
+  });
+});
