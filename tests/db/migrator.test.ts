@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { DEFAULT_MIGRATIONS_DIR, migrate, migrationStatus, MigrationError, readMigrations, type Migration } from '../../src/db/migrator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { itWithConcurrentConnections } from '../support/concurrency';
 
 async function connect(db: TestDatabase): Promise<Client> {
   const client = new Client({ connectionString: db.url });
@@ -90,8 +91,7 @@ describe('migrator', () => {
     expect(await migrate(client, [...migrations, fixed])).toEqual([fixed.name]);
   });
 
-  it('lets two migrators start together: one applies, the other waits and finds nothing to do', async () => {
-    if (db.poolSize === 1) return expect(db.poolSize).toBe(1); // PGlite serves one connection: no concurrency to test
+  itWithConcurrentConnections('lets two migrators start together: one applies, the other waits and finds nothing to do', async () => {
     const other = await connect(db);
     try {
       const results = await Promise.all([migrate(client, migrations), migrate(other, migrations)]);

@@ -1,11 +1,11 @@
 import http from 'node:http';
 import net from 'node:net';
-import { Client } from 'pg';
 import { DatabaseUnavailableError, Database } from '../../src/db/database';
 import { bootstrapFirstOwner } from '../../src/orgs/orgs.store';
 import { startServer, type RunningServer } from '../../src/server';
 import { captureLogs, testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { itWithConcurrentConnections } from '../support/concurrency';
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -52,21 +52,21 @@ describe('server lifecycle', () => {
 
     it('migrates on start, bootstraps the first owner, and becomes ready', async () => {
       const logs = captureLogs();
-      const config = testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LATCHKEY_ADMIN_EMAIL: 'Owner@Example.com', LATCHKEY_ADMIN_PASSWORD: 'correct horse battery', LATCHKEY_ADMIN_ORG: 'Acme' });
+      const config = testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LATCHKEY_DB_POOL_SIZE: String(db.poolSize), LATCHKEY_ADMIN_EMAIL: 'Owner@Example.com', LATCHKEY_ADMIN_PASSWORD: 'correct horse battery', LATCHKEY_ADMIN_ORG: 'Acme' });
       server = await startServer(config, logs.logger);
       await server.ready;
       expect(await get(`${server.url}/readyz`)).toMatchObject({ status: 200 });
-      const client = new Client({ connectionString: db.url });
-      await client.connect();
-      const { rows } = await client.query(`SELECT u.email, u.password_hash, m.role, o.title, u.active_organization_id = o.id AS active
+      await server.stop();
+      const reader = await Database.connect(db.url, { poolSize: 1, connectTimeoutSeconds: 5, logger: captureLogs().logger });
+      const { rows } = await reader.pool.query(`SELECT u.email, u.password_hash, m.role, o.title, u.active_organization_id = o.id AS active
         FROM users u JOIN memberships m ON m.user_id = u.id JOIN organizations o ON o.id = m.organization_id`);
-      await client.end();
+      await reader.close();
       expect(rows).toEqual([{ email: 'owner@example.com', password_hash: expect.stringMatching(/^\$2b\$04\$/), role: 'owner', title: 'Acme', active: true }]);
       expect(logs.text()).not.toContain('correct horse battery');
     });
 
     it('finishes in-flight requests on stop, then refuses new connections', async () => {
-      server = await startServer(testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }), captureLogs().logger);
+      server = await startServer(testConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LATCHKEY_DB_POOL_SIZE: String(db.poolSize) }), captureLogs().logger);
       await server.ready;
       const { port } = new URL(server.url);
       // A request whose body is still arriving when shutdown begins.
@@ -89,7 +89,7 @@ describe('server lifecycle', () => {
     });
   });
 
-  it('bootstraps exactly one first owner when instances start together', async () => {
+  itWithConcurrentConnections('bootstraps exactly one first owner when instances start together', async () => {
     const db = await createTestDatabase();
     const databases = await Promise.all([1, 2, 3].map(() => Database.connect(db.url, { poolSize: 1, connectTimeoutSeconds: 5, logger: captureLogs().logger })));
     try {

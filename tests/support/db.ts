@@ -3,11 +3,10 @@
  * PGlite loaded from the migrated dump (fallback). Call in beforeAll, `drop()` in afterAll.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { Client } from 'pg';
 import { backend, withDatabase } from './env';
-import { servePglite } from './pglite';
 
 export interface TestDatabase {
   readonly url: string;
@@ -26,21 +25,23 @@ async function admin<T>(url: string, fn: (client: Client) => Promise<T>): Promis
   }
 }
 
+/** The fallback: a PGlite server process of this file's own, from the migrated dump or empty. */
+function pgliteProcess(dump: string | undefined): Promise<TestDatabase> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'pglite-server.js'), ...(dump ? [dump] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`pglite-server exited with ${code}`)));
+    child.stdout.once('data', (line: Buffer) => {
+      const { url } = JSON.parse(line.toString()) as { url: string };
+      resolve({ url, poolSize: 1, drop: () => (child.kill('SIGTERM'), exited) });
+    });
+  });
+}
+
 /** A new database. `migrated: false` gives an empty one (for migrator tests). */
 export async function createTestDatabase({ migrated = true } = {}): Promise<TestDatabase> {
   const setup = backend();
-  if (setup.kind === 'pglite') {
-    const db = await PGlite.create(migrated ? { loadDataDir: new Blob([await readFile(setup.dump)]) } : {});
-    const served = await servePglite(db);
-    return {
-      url: served.url,
-      poolSize: 1,
-      async drop() {
-        await served.stop();
-        await db.close();
-      },
-    };
-  }
+  if (setup.kind === 'pglite') return pgliteProcess(migrated ? setup.dump : undefined);
   const name = `latchkey_test_${setup.runId}_${randomBytes(4).toString('hex')}`;
   await admin(setup.adminUrl, (c) => c.query(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${setup.template}"` : ''}`));
   return {

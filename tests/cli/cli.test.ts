@@ -1,0 +1,63 @@
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { runCli, startProcess } from '../support/process';
+
+const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
+
+describe('the latchkey command', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => db.drop());
+  const env = () => ({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: SECRET });
+
+  it('migrate applies pending migrations, then finds nothing to do', async () => {
+    const first = await runCli(['migrate'], env());
+    expect(first).toMatchObject({ code: 0, stdout: 'applied 20261123000000_init\n' });
+    expect(await runCli(['migrate'], env())).toMatchObject({ code: 0, stdout: 'database schema up to date\n' });
+  });
+
+  it('create-admin creates an organization owned by a new user who can log in with that password', async () => {
+    const res = await runCli(['create-admin', '--email', 'Ada@Example.com', '--password', 'analytical engine', '--org', 'Babbage & Co'], env());
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ email: 'ada@example.com', organization: { title: 'Babbage & Co' }, role: 'owner' });
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT password_hash FROM users WHERE email = 'ada@example.com'");
+    const audit = await client.query("SELECT action, details FROM audit_events");
+    await client.end();
+    expect(await require('bcrypt').compare('analytical engine', rows[0].password_hash)).toBe(true);
+    expect(audit.rows).toEqual([{ action: 'organization.created', details: { owner_user_id: expect.any(Number), via: 'cli' } }]);
+  });
+
+  it.each([
+    [['create-admin', '--email', 'x@example.com', '--org', 'X'], /missing --password/],
+    [['create-admin', '--email', 'x@example.com', '--password', 'short', '--org', 'X'], /--password must be at least 8 characters/],
+    [['create-admin', '--email', 'nope', '--password', 'long enough', '--org', 'X'], /--email is not an email address/],
+    [['create-admin', '--bogus'], /Unknown option '--bogus'/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [[], /usage: latchkey <command>/],
+  ])('%j is a usage error (exit 64)', async (args, message) => {
+    const res = await runCli(args, env());
+    expect(res.code).toBe(64);
+    expect(res.stdout + res.stderr).toMatch(message);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ DATABASE_URL: 'postgresql://db/x', LATCHKEY_SECRET_KEY: '' }, 'LATCHKEY_SECRET_KEY'],
+    [{ LOG_LEVEL: 'shouty' }, 'LOG_LEVEL'],
+  ])('refuses to start with %j: one line naming %s, exit 78', async (bad, variable) => {
+    const res = await runCli(['serve'], { ...env(), ...bad });
+    expect(res.code).toBe(78);
+    expect(res.stderr).toMatch(new RegExp(`^latchkey: invalid configuration: ${variable}: [^\\n]+\\n$`));
+  });
+
+  it('npm start fails clearly, exit 1, when the database never becomes reachable', async () => {
+    const server = await startProcess({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none', LATCHKEY_SECRET_KEY: SECRET, LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '1' });
+    const code = await new Promise((resolve) => server.child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(server.logs.find((l) => l.msg === 'could not start')).toMatchObject({ level: 60, err: { message: expect.stringMatching(/127\.0\.0\.1:9\/none unreachable/) } });
+  });
+});
