@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const error = toAppError(err);
     if (error.code === 'internal_error') deps.logger.error({ reqId: req.id, err: error.cause }, 'unhandled error');
-    else if (error.status >= 500) deps.logger.warn({ reqId: req.id, code: error.code, reason: (error.cause as Error | undefined)?.message }, error.detail);
+    else if (error.status >= 500 && error.cause) deps.logger.warn({ reqId: req.id, code: error.code, reason: (error.cause as Error | undefined)?.message }, error.detail);
     sendError(req, res, error);
   });
   return app;
