@@ -16,7 +16,8 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export async function freeLoopbackPort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -24,24 +25,31 @@ async function freeLoopbackPort(): Promise<number> {
   return port;
 }
 
+/** Serves `db` over the Postgres protocol on 127.0.0.1:`port` (0: any free port). */
+export async function servePglite(db: PGlite, port = 0): Promise<{ url: string; stop(): Promise<void> }> {
+  const chosen = port || (await freeLoopbackPort());
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: chosen, maxConnections: 1 });
+  await server.start();
+  return { url: `postgresql://postgres@127.0.0.1:${chosen}/postgres`, stop: () => server.stop() };
+}
+
 /** Opens (creating on first use) `<dataDir>/pgdata` and serves it on 127.0.0.1:`port` (0: any free port). */
 export async function startEmbedded(dataDir: string, port = 0): Promise<EmbeddedDatabase> {
   const pgdata = path.join(dataDir, 'pgdata');
   await mkdir(pgdata, { recursive: true, mode: 0o700 });
   const db = await PGlite.create(pgdata);
-  const chosen = port || (await freeLoopbackPort());
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: chosen, maxConnections: 1 });
+  let served;
   try {
-    await server.start();
+    served = await servePglite(db, port);
   } catch (err) {
     await db.close();
     throw err;
   }
   return {
-    url: `postgresql://postgres@127.0.0.1:${chosen}/postgres`,
+    url: served.url,
     dataDir: pgdata,
     async stop() {
-      await server.stop();
+      await served.stop();
       await db.close();
     },
   };

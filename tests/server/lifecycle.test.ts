@@ -1,25 +1,17 @@
 import http from 'node:http';
-import net from 'node:net';
 import { DatabaseUnavailableError, Database } from '../../src/db/database';
+import { freeLoopbackPort } from '../../src/db/embedded';
 import { bootstrapFirstOwner } from '../../src/orgs/orgs.store';
 import { startServer, type RunningServer } from '../../src/server';
 import { captureLogs, testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { itWithConcurrentConnections } from '../support/concurrency';
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const get = (url: string) => fetch(url).then(async (res) => ({ status: res.status, body: await res.json() }));
 
 describe('server lifecycle', () => {
   it('listens at once, says 503 on /readyz while the database is unreachable, then fails clearly', async () => {
-    const port = await closedPort();
+    const port = await freeLoopbackPort();
     const logs = captureLogs();
     const config = testConfig({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/latchkey`, PORT: '0', HOST: '127.0.0.1', LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '2' });
     const server = await startServer(config, logs.logger);

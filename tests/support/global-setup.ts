@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
+import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
-import { servePglite } from './pglite';
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000 });

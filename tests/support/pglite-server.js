@@ -4,30 +4,20 @@
 // Prints {"url": ...} once serving; SIGTERM stops it.
 'use strict';
 const { readFileSync } = require('node:fs');
-const net = require('node:net');
 const { PGlite } = require('@electric-sql/pglite');
-const { PGLiteSocketServer } = require('@electric-sql/pglite-socket');
-
-async function freePort() {
-  const probe = net.createServer();
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+// The server's own code, as built by `pretest`.
+const { servePglite } = require('../../dist/db/embedded.js');
 
 (async () => {
   const dump = process.argv[2];
   const db = await PGlite.create(dump ? { loadDataDir: new Blob([readFileSync(dump)]) } : {});
-  const port = await freePort();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 1 });
-  await server.start();
+  const served = await servePglite(db);
   process.once('SIGTERM', async () => {
-    await server.stop();
+    await served.stop();
     await db.close();
     process.exit(0);
   });
-  process.stdout.write(`${JSON.stringify({ url: `postgresql://postgres@127.0.0.1:${port}/postgres` })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: served.url })}\n`);
 })().catch((err) => {
   process.stderr.write(`${err.stack}\n`);
   process.exit(1);
