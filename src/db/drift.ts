@@ -90,11 +90,13 @@ export function expectedShape(source: string): DatabaseShape {
   const indexes = new Map<string, IndexShape>();
   const foreignKeys = new Map<string, ForeignKeyShape>();
 
-  const columnOf = (model: Block, field: string): string => {
+  const fieldLine = (model: Block, field: string): string => {
     const line = model.lines.find((l) => l.split(/\s+/)[0] === field);
     if (!line) throw new SchemaParseError(`${model.name}.${field} is not a field`);
-    return attributes(line).find((a) => a.name === 'map')?.args.replace(/"/g, '') ?? field;
+    return line;
   };
+  const columnOf = (model: Block, field: string): string =>
+    attributes(fieldLine(model, field)).find((a) => a.name === 'map')?.args.replace(/"/g, '') ?? field;
 
   for (const model of models.values()) {
     const table = dbName(model);
@@ -123,7 +125,7 @@ export function expectedShape(source: string): DatabaseShape {
         if (!relation || !/fields:/.test(relation.args)) continue; // back-relation: no column
         const fields = list(relation.args, 'fields');
         const cols = fields.map((f) => columnOf(model, f));
-        const optionalFk = fields.some((f) => model.lines.find((l) => l.split(/\s+/)[0] === f)?.split(/\s+/)[1]?.endsWith('?'));
+        const optionalFk = fields.some((f) => fieldLine(model, f).split(/\s+/)[1]!.endsWith('?'));
         const onDelete = named(relation.args, 'onDelete') ?? (optionalFk ? 'SetNull' : 'Restrict');
         const onUpdate = named(relation.args, 'onUpdate') ?? 'Cascade';
         const target = models.get(type)!;
@@ -147,7 +149,6 @@ export function expectedShape(source: string): DatabaseShape {
           throw new SchemaParseError(`unsupported attribute @${attr.name} (${model.name}.${field})`);
         }
       }
-      if (dflt === 'autoincrement' && type === 'BigInt') sqlType = 'bigint';
       const column = attrs.find((a) => a.name === 'map')?.args.replace(/"/g, '') ?? field;
       columns.set(column, { type: sqlType, nullable: optional === '?', default: dflt });
       if (attrs.some((a) => a.name === 'id')) addIndex([field], 'pkey');
