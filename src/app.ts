@@ -5,22 +5,28 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { LOGIN_LIMITS, LoginThrottle } from './auth/throttle';
 import type { Config } from './config';
-import type { Database } from './db/database';
+import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
-import { notFound, sendError, toAppError } from './errors';
+import { notFound, sendError, serviceUnavailable, toAppError } from './errors';
 import { healthRouter } from './health/health.routes';
 import { bodyParsers } from './http/body';
 import { requestContext } from './http/request-context';
+import { wellKnownRouter } from './keys/keys.routes';
 import type { Logger } from './logger';
+import { tokensRouter } from './tokens/tokens.routes';
+import { usersRouter } from './users/users.routes';
 
 export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
-  /** Undefined while the process is still connecting; routes that need it answer 503. */
-  readonly database: () => Database | undefined;
+  /** Undefined while the process is still connecting; routes that need them answer 503. */
+  readonly services: () => Services | undefined;
   /** The migrations this build expects to find applied (readiness compares). */
   readonly migrations: readonly Migration[];
+  /** Milliseconds since the epoch; tests freeze it. Default Date.now. */
+  readonly clock?: () => number;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -28,12 +34,27 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.config.trustProxy);
+
+  const clock = deps.clock ?? Date.now;
+  let cached: { services: Services; context: Context } | undefined;
+  const context = (): Context => {
+    const services = deps.services();
+    if (!services) throw serviceUnavailable('Database is not connected yet.');
+    if (cached?.services !== services) {
+      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: services.database.prisma, keys: services.keys, clock } };
+    }
+    return cached.context;
+  };
 
   app.use(requestContext(deps.logger));
   app.use(helmet());
   app.use(bodyParsers);
 
   app.use(healthRouter(deps));
+  app.use(wellKnownRouter(context, deps.config.issuer));
+  app.use(tokensRouter(context));
+  app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound()));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -15,6 +15,15 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'HS256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** Express's `trust proxy`: "false", "true", a hop count, or names/CIDRs ("loopback, 10.0.0.0/8"). */
+const trustProxy = z.string().transform((value): boolean | number | string => {
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
+});
 
 const postgresUrl = z
   .string()
@@ -46,6 +55,11 @@ const schema = z
     LATCHKEY_EMBEDDED_PG_PORT: port.default(0),
     LATCHKEY_SHUTDOWN_GRACE_SECONDS: seconds.default(10),
     LATCHKEY_BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(12),
+    LATCHKEY_JWT_ALG: z.enum(JWT_ALGORITHMS).default('ES256'),
+    LATCHKEY_JWT_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    LATCHKEY_PAT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(50),
+    LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+    LATCHKEY_TRUST_PROXY: trustProxy.default(false),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -76,6 +90,18 @@ export interface Config {
   readonly db: { readonly poolSize: number; readonly connectTimeoutSeconds: number; readonly embeddedPort: number };
   readonly shutdownGraceSeconds: number;
   readonly bcryptRounds: number;
+  readonly jwt: {
+    /** Algorithm of newly generated signing keys; each key keeps the one it was made with. */
+    readonly alg: JwtAlgorithm;
+    /** `aud` of access tokens (the issuer: Latchkey's own API is their audience). */
+    readonly audience: string;
+    /** Clock skew tolerated on `exp`, both for PATs and access tokens. */
+    readonly leewaySeconds: number;
+  };
+  /** Live PATs one user may hold in one organization. */
+  readonly patLimit: number;
+  readonly sessionTtlSeconds: number;
+  readonly trustProxy: boolean | number | string;
 }
 
 /** Parses `env` (process.env by default); throws {@link ConfigError} on the first bad variable. */
@@ -89,11 +115,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, variable.includes('SECRET') || variable.includes('PASSWORD') ? issue.message : problem);
   }
   const e = parsed.data;
+  const issuer = (e.LATCHKEY_ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
-    issuer: (e.LATCHKEY_ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    issuer,
     dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     secretKey: e.LATCHKEY_SECRET_KEY,
@@ -107,5 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     shutdownGraceSeconds: e.LATCHKEY_SHUTDOWN_GRACE_SECONDS,
     bcryptRounds: e.LATCHKEY_BCRYPT_ROUNDS,
+    jwt: Object.freeze({ alg: e.LATCHKEY_JWT_ALG, audience: issuer, leewaySeconds: e.LATCHKEY_JWT_LEEWAY_SECONDS }),
+    patLimit: e.LATCHKEY_PAT_LIMIT,
+    sessionTtlSeconds: e.LATCHKEY_SESSION_TTL_HOURS * 3600,
+    trustProxy: e.LATCHKEY_TRUST_PROXY,
   });
 }

@@ -16,9 +16,21 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'validation_error'
   | 'not_authenticated'
+  | 'invalid_credentials'
+  | 'token_malformed'
   | 'token_invalid'
+  | 'token_wrong_type'
   | 'token_expired'
+  | 'token_blacklisted'
+  | 'refresh_token_as_access'
+  | 'token_type_disabled'
+  | 'session_ended'
+  | 'user_not_found'
+  | 'user_inactive'
+  | 'not_a_member'
+  | 'csrf_failed'
   | 'permission_denied'
+  | 'token_limit_reached'
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error';
@@ -60,6 +72,9 @@ export const notFound = (detail = 'Not found.') => new AppError(404, 'not_found'
 
 export const validationError = (fields: Record<string, readonly string[]>, detail = 'Validation error') =>
   new AppError(400, 'validation_error', detail, { fields });
+
+export const permissionDenied = (detail = 'You do not have permission to perform this action.', challenge?: Challenge) =>
+  new AppError(403, 'permission_denied', detail, challenge ? { challenge } : {});
 
 export const serviceUnavailable = (detail: string, cause?: unknown) =>
   new AppError(503, 'service_unavailable', detail, { cause, headers: { 'Retry-After': '1' } });

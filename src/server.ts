@@ -9,13 +9,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { Config } from './config';
-import { Database, describeUrl } from './db/database';
-import { startEmbedded, type EmbeddedDatabase } from './db/embedded';
+import type { Services } from './context';
+import { describeUrl } from './db/database';
 import { migrate, readMigrations } from './db/migrator';
+import { openDatabase, type OpenDatabase } from './db/open';
+import { KeyRing } from './keys/keyring';
+import { SecretBox } from './keys/secret-box';
 import { resolveSecretKey } from './keys/secret-key';
 import type { Logger } from './logger';
 import { bootstrapFirstOwner } from './orgs/orgs.store';
 import { hashPassword } from './users/passwords';
+
+const KEY_RELOAD_INTERVAL_MS = 60_000;
 
 export interface RunningServer {
   readonly url: string;
@@ -28,11 +33,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const secretKey = await resolveSecretKey(config);
   if (secretKey.source === 'generated') logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
   const migrations = await readMigrations();
-  let database: Database | undefined;
-  let embedded: EmbeddedDatabase | undefined;
+  let services: Services | undefined;
+  let opened: OpenDatabase | undefined;
+  let keyReload: NodeJS.Timeout | undefined;
   const aborter = new AbortController();
 
-  const app = createApp({ config, logger, database: () => database, migrations });
+  const app = createApp({ config, logger, services: () => services, migrations });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.port, config.host, resolve));
@@ -41,18 +47,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info({ url }, 'listening');
 
   const ready = (async () => {
-    let dbUrl = config.databaseUrl;
-    if (!dbUrl) {
-      embedded = await startEmbedded(config.dataDir, config.db.embeddedPort);
-      dbUrl = embedded.url;
-      logger.info({ dataDir: embedded.dataDir, db: describeUrl(dbUrl) }, 'embedded database (PGlite) started');
-    }
-    const db = await Database.connect(dbUrl, {
-      poolSize: embedded ? 1 : config.db.poolSize,
-      connectTimeoutSeconds: config.db.connectTimeoutSeconds,
-      logger,
-      signal: aborter.signal,
-    });
+    opened = await openDatabase(config, logger, { signal: aborter.signal });
+    const db = opened.database;
     const applied = await db.withClient((client) => migrate(client, migrations));
     logger.info({ applied, total: migrations.length }, applied.length ? 'migrations applied' : 'database schema up to date');
     if (config.admin) {
@@ -63,8 +59,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       if (created) logger.info({ userId: created.user.id, organizationId: created.organization.id }, 'created the first organization and its owner');
     }
-    database = db;
-    logger.info({ db: describeUrl(dbUrl) }, 'ready');
+    const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg });
+    // Picks up a rotation made by the CLI or another instance; an unknown kid reloads at once.
+    keyReload = setInterval(() => keys.reload().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed')), KEY_RELOAD_INTERVAL_MS).unref();
+    services = { database: db, keys };
+    logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.
   ready.catch(() => undefined);
@@ -85,9 +84,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearInterval(sweep);
       clearTimeout(grace);
       await ready.catch(() => undefined);
-      await database?.close();
-      await embedded?.stop();
-      database = undefined;
+      clearInterval(keyReload);
+      await opened?.close();
+      services = undefined;
       logger.info('stopped');
     })());
 

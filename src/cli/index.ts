@@ -4,14 +4,18 @@
  *   latchkey serve                                    start the server (what `npm start` runs)
  *   latchkey migrate                                  apply pending migrations, then exit
  *   latchkey create-admin --email E --password P --org TITLE
+ *   latchkey keys rotate|list                         new signing key; list the keys
  *
  * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config';
-import { Database } from '../db/database';
-import { startEmbedded } from '../db/embedded';
+import type { Database } from '../db/database';
 import { migrate, readMigrations } from '../db/migrator';
+import { openDatabase } from '../db/open';
+import { rotateSigningKey } from '../keys/keyring';
+import { SecretBox } from '../keys/secret-box';
+import { resolveSecretKey } from '../keys/secret-key';
 import { createLogger, type Logger } from '../logger';
 import { createOrganizationWithOwner } from '../orgs/orgs.store';
 import { startServer } from '../server';
@@ -21,24 +25,43 @@ const USAGE = `usage: latchkey <command>
   serve                                            start the server
   migrate                                          apply pending database migrations
   create-admin --email EMAIL --password PASSWORD --org TITLE
-                                                   create an organization and its owner`;
+                                                   create an organization and its owner
+  keys rotate                                      make a new signing key (old ones keep verifying)
+  keys list                                        list signing keys`;
 
 class UsageError extends Error {}
 
-/** Opens the configured database (embedded or external) for a one-shot command. */
+/** Opens the configured database (embedded or external), migrated, for a one-shot command. */
 async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database) => Promise<T>): Promise<T> {
-  const embedded = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, config.db.embeddedPort);
-  const url = config.databaseUrl ?? embedded!.url;
+  const opened = await openDatabase(config, logger, { poolSize: 1 });
   try {
-    const db = await Database.connect(url, { poolSize: 1, connectTimeoutSeconds: config.db.connectTimeoutSeconds, logger });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
+    await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
+    return await fn(opened.database);
   } finally {
-    await embedded?.stop();
+    await opened.close();
   }
+}
+
+async function keys(config: Config, logger: Logger, args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (rest.length) throw new UsageError(`keys: unexpected argument "${rest[0]}"`);
+  const box = new SecretBox((await resolveSecretKey(config)).value);
+  return withDatabase(config, logger, async (db) => {
+    switch (action) {
+      case 'rotate': {
+        const { key, retired } = await rotateSigningKey(db.prisma, box, config.jwt.alg);
+        process.stdout.write(`${JSON.stringify({ kid: key.kid, alg: key.alg, state: key.state, retired })}\n`);
+        return 0;
+      }
+      case 'list': {
+        const rows = await db.prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' }, select: { kid: true, alg: true, state: true, createdAt: true, retiredAt: true } });
+        for (const row of rows) process.stdout.write(`${JSON.stringify({ kid: row.kid, alg: row.alg, state: row.state, created_at: row.createdAt, retired_at: row.retiredAt })}\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(action ? `keys: unknown action "${action}"` : 'keys: rotate or list?');
+    }
+  });
 }
 
 async function serve(config: Config, logger: Logger): Promise<undefined> {
@@ -72,10 +95,9 @@ async function createAdmin(config: Config, logger: Logger, args: string[]): Prom
   if (values.password!.length < 8) throw new UsageError('create-admin: --password must be at least 8 characters');
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
   const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
-  const { organization, user } = await withDatabase(config, logger, async (db) => {
-    await db.withClient(async (client) => migrate(client, await readMigrations()));
-    return createOrganizationWithOwner(db.prisma, { email: values.email!, passwordHash, organization: values.org! });
-  });
+  const { organization, user } = await withDatabase(config, logger, (db) =>
+    createOrganizationWithOwner(db.prisma, { email: values.email!, passwordHash, organization: values.org! }),
+  );
   process.stdout.write(`${JSON.stringify({ user_id: user.id, email: user.email, organization: { id: organization.id, title: organization.title }, role: 'owner' })}\n`);
   return 0;
 }
@@ -98,12 +120,19 @@ export async function run(argv: string[]): Promise<number | undefined> {
       case 'serve':
         return await serve(config, logger);
       case 'migrate': {
-        const applied = await withDatabase(config, logger, (db) => db.withClient(async (client) => migrate(client, await readMigrations())));
-        process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database schema up to date\n');
+        const opened = await openDatabase(config, logger, { poolSize: 1 });
+        try {
+          const applied = await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
+          process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database schema up to date\n');
+        } finally {
+          await opened.close();
+        }
         return 0;
       }
       case 'create-admin':
         return await createAdmin(config, logger, rest);
+      case 'keys':
+        return await keys(config, logger, rest);
       case undefined:
       case 'help':
       case '--help':

@@ -31,6 +31,8 @@ export function describeUrl(url: string): string {
 
 export class Database {
   private constructor(
+    /** The connection string (may hold a password: log {@link describeUrl} of it, never it). */
+    readonly url: string,
     readonly pool: Pool,
     readonly prisma: PrismaClient,
   ) {}
@@ -63,7 +65,7 @@ export class Database {
       }
     }
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-    return new Database(pool, prisma);
+    return new Database(url, pool, prisma);
   }
 
   /** Runs `fn` on one dedicated connection (session-level state: advisory locks, LISTEN). */

@@ -28,7 +28,7 @@ export function healthRouter(deps: AppDeps): Router {
   });
   route(router, '/readyz', {
     get: async (_req, res) => {
-      const db = deps.database();
+      const db = deps.services()?.database;
       if (!db) throw serviceUnavailable('Database is not connected yet.');
       let status;
       try {

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../db/database';
 import type { Organization, Prisma, User } from '../generated/prisma/client';
+import { recordAudit } from '../audit/audit.store';
 
 /** Postgres unique-violation, as Prisma reports it. */
 const isUniqueViolation = (err: unknown) => typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
@@ -30,14 +31,13 @@ async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewO
     data: { email: owner.email.toLowerCase(), passwordHash: owner.passwordHash, activeOrganizationId: organization.id },
   });
   await tx.membership.create({ data: { userId: user.id, organizationId: organization.id, role: 'owner' } });
-  await tx.auditEvent.create({
-    data: {
-      organizationId: organization.id,
-      action: 'organization.created',
-      targetType: 'organization',
-      targetId: String(organization.id),
-      details: { owner_user_id: user.id, via },
-    },
+  await recordAudit(tx, {
+    action: 'organization.created',
+    organizationId: organization.id,
+    actorUserId: null,
+    targetType: 'organization',
+    targetId: organization.id,
+    details: { owner_user_id: user.id, via },
   });
   return { organization, user };
 }

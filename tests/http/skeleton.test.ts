@@ -48,7 +48,7 @@ describe('HTTP skeleton', () => {
     });
 
     it('GET /readyz answers 503 before the database is connected', async () => {
-      const app = createApp({ config: testConfig(), logger: captureLogs().logger, database: () => undefined, migrations: [] });
+      const app = createApp({ config: testConfig(), logger: captureLogs().logger, services: () => undefined, migrations: [] });
       const res = await request(app).get('/readyz');
       expectErrorBody(res, 503, 'service_unavailable');
       expect(res.body.detail).toBe('Database is not connected yet.');

@@ -5,6 +5,8 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
+import { KeyRing } from '../../src/keys/keyring';
+import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
 
@@ -27,16 +29,35 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export interface TestApp {
   readonly app: Express;
+  readonly config: Config;
   readonly db: TestDatabase;
   readonly database: Database;
+  readonly keys: KeyRing;
+  readonly box: SecretBox;
   readonly logs: LogSink;
+  readonly clock: FrozenClock;
   close(): Promise<void>;
+}
+
+/** A clock that moves only when told to. */
+export interface FrozenClock {
+  (): number;
+  /** Moves the clock forward. */
+  advance(seconds: number): void;
+  set(ms: number): void;
+}
+
+export function frozenClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FrozenClock {
+  let now = start;
+  return Object.assign(() => now, { advance: (seconds: number) => void (now += seconds * 1000), set: (ms: number) => void (now = ms) });
 }
 
 export interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Replaces the migrations the app expects to be applied (readiness tests). */
   readonly migrations?: readonly Migration[];
+  /** Default: a frozen clock. */
+  readonly clock?: FrozenClock;
 }
 
 /** A fresh migrated database, a connected pool and the app. `close()` in afterAll. */
@@ -46,9 +67,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = testConfig({ DATABASE_URL: db.url, ...options.env });
   const database = await Database.connect(db.url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
   const migrations = options.migrations ?? (await readMigrations());
-  const app = createApp({ config, logger: logs.logger, database: () => database, migrations });
+  const clock = options.clock ?? frozenClock();
+  const box = new SecretBox(config.secretKey!);
+  const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock });
+  const services = { database, keys };
+  const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, db, database, logs,
+    app, config, db, database, keys, box, logs, clock,
     async close() {
       await database.close();
       await db.drop();

@@ -1,0 +1,124 @@
+/**
+ * Who is calling. One resolver serves every authenticated route:
+ *
+ *   X-Api-Key: <value>           replaces Authorization; JWT-shaped → Bearer, else a legacy Token
+ *   Authorization: Bearer <jwt>  an access token (scheme case-insensitive)
+ *   Authorization: Token <key>   a legacy token
+ *   session cookie               browser session; unsafe methods also need X-CSRFToken
+ *
+ * A signature is checked first (no database); then one query reads the user, their
+ * membership, the org's policy and the PAT or session the token came from.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { epochSeconds, type Context } from '../context';
+import { AppError } from '../errors';
+import { safeEqual, sha256Hex } from '../secrets';
+import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
+import { verifyOptions } from '../tokens/tokens.service';
+import { findPrincipalState, findSession } from './auth.store';
+import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
+import type { Principal } from './principal';
+import { isRole, lower } from './roles';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by {@link Authenticator.required}. */
+    principal?: Principal;
+  }
+}
+
+const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** A legacy token's answer until legacy tokens land: refused, with Label Studio's words and scheme. */
+function legacyToken(value: string): never {
+  const detail = value ? 'Invalid token.' : 'Invalid token header. No credentials provided.';
+  throw new AppError(401, 'token_invalid', detail, { challenge: { scheme: 'Token' } });
+}
+
+async function bearer(ctx: Context, token: string): Promise<Principal> {
+  if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
+  const checked = await verifyAccess(token, verifyOptions(ctx));
+  if (checked.kind === 'pat') {
+    throw tokenError('refresh_token_as_access', 'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.');
+  }
+  const { claims } = checked;
+  const userId = Number(claims.user_id);
+  if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
+  const state = await findPrincipalState(ctx.prisma, { userId, organizationId: claims.org_id, pat: claims.pat ?? null, sid: claims.sid ?? null, now: new Date(ctx.clock()) });
+  if (!state) throw tokenError('user_not_found', 'User not found');
+  if (!state.userActive) throw tokenError('user_inactive', 'User is inactive');
+  if (claims.pat !== undefined) {
+    if (!state.patFound) throw tokenError('token_invalid', 'Token is invalid');
+    if (state.patRevoked) throw tokenError('token_blacklisted', 'Token is blacklisted');
+  } else if (!state.sessionLive) {
+    throw tokenError('session_ended', 'The session this token was issued for has ended; log in again.');
+  }
+  if (!state.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  // Login tokens are not API tokens: an admin must be able to switch PATs back on.
+  if (claims.pat !== undefined && !state.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  const credential = claims.pat !== undefined ? { kind: 'pat_access' as const, pat: claims.pat } : { kind: 'login_access' as const, sid: claims.sid! };
+  return { userId, organizationId: claims.org_id, role: lower(claims.role, state.memberRole), credential, scheme: 'Bearer' };
+}
+
+const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
+const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has expired or ended; log in again.');
+
+async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
+  const parts = SESSION_VALUE.exec(value);
+  const row = parts ? await findSession(ctx.prisma, parts[1]!) : null;
+  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.endedAt || row.expiresAt.getTime() <= ctx.clock()) throw sessionEnded();
+  if (!SAFE_METHODS.has(req.method)) {
+    const cookie = readCookie(req, CSRF_COOKIE);
+    const header = req.get(CSRF_HEADER);
+    if (!cookie || !header || !safeEqual(cookie, header)) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
+  }
+  const state = await findPrincipalState(ctx.prisma, { userId: row.userId, organizationId: row.organizationId, pat: null, sid: row.id, now: new Date(ctx.clock()) });
+  if (!state?.userActive || !state.memberRole || !state.sessionLive) throw sessionEnded();
+  return { userId: row.userId, organizationId: row.organizationId, role: state.memberRole, credential: { kind: 'session', sid: row.id }, scheme: 'Session' };
+}
+
+/** The request's principal; 401 when it carries no credentials or bad ones. */
+export async function authenticate(ctx: Context, req: Request): Promise<Principal> {
+  const apiKey = req.get('x-api-key');
+  if (apiKey !== undefined) {
+    const value = apiKey.trim();
+    return looksLikeJwt(value) ? bearer(ctx, value) : legacyToken(value);
+  }
+  const authorization = req.get('authorization');
+  if (authorization !== undefined) {
+    const [scheme = '', ...rest] = authorization.trim().split(/\s+/);
+    if (rest.length > 1) {
+      throw scheme.toLowerCase() === 'token'
+        ? new AppError(401, 'token_malformed', 'Invalid token header. Token string should not contain spaces.', { challenge: { scheme: 'Token' } })
+        : tokenError('token_malformed', 'Authorization header must contain two space-delimited values');
+    }
+    const credentials = rest[0] ?? '';
+    switch (scheme.toLowerCase()) {
+      case 'bearer':
+        return bearer(ctx, credentials);
+      case 'token':
+        return legacyToken(credentials);
+      default:
+      // Another scheme (Basic, ...) is not ours: as if none were sent, as DRF does.
+    }
+  }
+  const cookie = readCookie(req, SESSION_COOKIE);
+  if (cookie) return session(ctx, req, cookie);
+  throw notAuthenticated();
+}
+
+/** Middleware for routes that need a caller: sets `req.principal` or fails with 401. */
+export function requireAuth(context: () => Context): RequestHandler {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    req.principal = await authenticate(context(), req);
+    next();
+  };
+}
+
+/** The principal `requireAuth` set; a route that calls this without it is a bug. */
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new TypeError('route is missing requireAuth');
+  return req.principal;
+}

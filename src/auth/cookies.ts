@@ -1,0 +1,28 @@
+/** The two cookies of a browser session, Django's names where Label Studio's frontend expects them. */
+import type { Request, Response } from 'express';
+
+export const SESSION_COOKIE = 'latchkey_session';
+export const CSRF_COOKIE = 'csrftoken';
+export const CSRF_HEADER = 'x-csrftoken';
+
+/** One cookie's value from the Cookie header (RFC 6265 §5.4), or undefined. */
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  return undefined;
+}
+
+export function setSessionCookies(res: Response, values: { session: string; csrf: string }, maxAgeMs: number, secure: boolean): void {
+  res.cookie(SESSION_COOKIE, values.session, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
+  // Readable by the page, which echoes it in X-CSRFToken (double-submit, as Django does).
+  res.cookie(CSRF_COOKIE, values.csrf, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
+}
+
+export function clearSessionCookies(res: Response, secure: boolean): void {
+  res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+  res.clearCookie(CSRF_COOKIE, { sameSite: 'lax', secure, path: '/' });
+}

@@ -1,0 +1,22 @@
+import { permissionDenied, type AppError } from '../errors';
+import type { Role } from './roles';
+
+/** Who is calling, and in which organization: what every authenticated route acts on. */
+export interface Principal {
+  readonly userId: number;
+  /** The organization the credential is bound to; the request acts in it. */
+  readonly organizationId: number;
+  /** The lower of the credential's role and the user's current membership role. */
+  readonly role: Role;
+  readonly credential:
+    | { readonly kind: 'pat_access'; readonly pat: string }
+    | { readonly kind: 'login_access'; readonly sid: string }
+    | { readonly kind: 'session'; readonly sid: string };
+  /** How the credential arrived; decides the challenge on a later 403. */
+  readonly scheme: 'Bearer' | 'Session';
+}
+
+/** 403 for a caller who is who they say but may not do this; Bearer callers get RFC 6750's insufficient_scope. */
+export function forbidden(principal: Principal, detail = 'You do not have permission to perform this action.'): AppError {
+  return permissionDenied(detail, principal.scheme === 'Bearer' ? { scheme: 'Bearer', error: 'insufficient_scope', description: detail } : undefined);
+}

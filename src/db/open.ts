@@ -1,0 +1,35 @@
+/** The configured database, embedded or external, connected: shared by `serve` and the CLI. */
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { Database, describeUrl } from './database';
+import { startEmbedded } from './embedded';
+
+export interface OpenDatabase {
+  readonly database: Database;
+  /** Closes the pool, then the embedded database if there is one. */
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, logger: Logger, options: { poolSize?: number; signal?: AbortSignal } = {}): Promise<OpenDatabase> {
+  const embedded = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, config.db.embeddedPort);
+  if (embedded) logger.info({ dataDir: embedded.dataDir, db: describeUrl(embedded.url) }, 'embedded database (PGlite) started');
+  try {
+    const database = await Database.connect(config.databaseUrl ?? embedded!.url, {
+      // PGlite serves one connection at a time.
+      poolSize: embedded ? 1 : (options.poolSize ?? config.db.poolSize),
+      connectTimeoutSeconds: config.db.connectTimeoutSeconds,
+      logger,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return {
+      database,
+      async close() {
+        await database.close();
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Request-body validation with Django REST framework's messages (Label Studio clients show
+ * them), reported as the contract's `validation_errors`: field → messages.
+ */
+import { z } from 'zod';
+import { validationError } from '../errors';
+
+const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
+
+/** A required non-blank string, trimmed. */
+export const text = (max: number) =>
+  z
+    .string({ error: requiredOr('Not a valid string.') })
+    .trim()
+    .min(1, 'This field may not be blank.')
+    .max(max, `Ensure this field has no more than ${max} characters.`);
+
+/** An integer, from JSON or from a form's digits. */
+export const integer = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/)], { error: requiredOr('A valid integer is required.') })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int('A valid integer is required.')
+        .min(min, `Ensure this value is greater than or equal to ${min}.`)
+        .max(max, `Ensure this value is less than or equal to ${max}.`),
+    );
+
+export const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: (issue) => (issue.input === undefined ? 'This field is required.' : `"${String(issue.input)}" is not a valid choice.`) });
+
+/** Parses `body` (undefined counts as `{}`) or throws a 400 with every field's messages. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const fields: Record<string, string[]> = {};
+  for (const issue of parsed.error.issues) {
+    const field = issue.path.length ? String(issue.path[0]) : 'non_field_errors';
+    (fields[field] ??= []).push(issue.path.length || issue.code !== 'invalid_type' ? issue.message : 'Invalid data. Expected a dictionary.');
+  }
+  throw validationError(fields);
+}

@@ -1,0 +1,87 @@
+/** The Label Studio PAT endpoints (contract: "Label Studio-compatible endpoints"). HTTP only. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { authenticate, principalOf, requireAuth } from '../auth/authenticate';
+import { ROLES } from '../auth/roles';
+import type { Context } from '../context';
+import { notFound } from '../errors';
+import { iso, noStore } from '../http/responses';
+import { route } from '../http/routing';
+import { choice, integer, parseBody, text } from '../http/validate';
+import { blacklist, createPat, deletePat, listPats, refresh, rotate } from './tokens.service';
+
+/** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
+const refreshBody = z.object({ refresh: text(Number.MAX_SAFE_INTEGER) });
+
+const DEFAULT_NAME = 'Personal access token';
+
+const createBody = z.object({
+  name: text(100).default(DEFAULT_NAME),
+  expires_in_days: integer(1, 73_000).optional(),
+  role: choice(ROLES).optional(),
+});
+
+export function tokensRouter(context: () => Context): Router {
+  const router = Router();
+  const auth = requireAuth(context);
+
+  route(router, '/api/token/refresh', {
+    post: async (req, res) => {
+      const { refresh: pat } = parseBody(refreshBody, req.body);
+      noStore(res).json({ access: await refresh(context(), pat, req.ip) });
+    },
+  });
+
+  route(router, '/api/token/blacklist', {
+    post: async (req, res) => {
+      const { refresh: value } = parseBody(refreshBody, req.body);
+      const ctx = context();
+      await blacklist(ctx, value, () => authenticate(ctx, req), req.ip);
+      res.status(204).end();
+    },
+  });
+
+  route(router, '/api/token/rotate', {
+    post: [
+      auth,
+      async (req, res) => {
+        const { refresh: pat } = parseBody(refreshBody, req.body);
+        noStore(res).json({ refresh: await rotate(context(), principalOf(req), pat, req.ip) });
+      },
+    ],
+  });
+
+  route(router, '/api/token', {
+    get: [
+      auth,
+      async (req, res) => {
+        const pats = await listPats(context(), principalOf(req));
+        res.json(
+          pats.map(({ row, token }) => ({ id: row.id, name: row.name, token, role: row.role, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt), last_used_at: iso(row.lastUsedAt) })),
+        );
+      },
+    ],
+    post: [
+      auth,
+      async (req, res) => {
+        const body = parseBody(createBody, req.body);
+        const { token, row } = await createPat(context(), principalOf(req), { name: body.name, expiresInDays: body.expires_in_days, role: body.role }, req.ip);
+        noStore(res).status(201).json({ token, id: row.id, name: row.name, role: row.role, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt) });
+      },
+    ],
+  });
+
+  route(router, '/api/token/:id', {
+    delete: [
+      auth,
+      async (req, res) => {
+        const id = String(req.params.id);
+        if (!/^\d{1,9}$/.test(id)) throw notFound();
+        await deletePat(context(), principalOf(req), Number(id), req.ip);
+        res.status(204).end();
+      },
+    ],
+  });
+
+  return router;
+}

@@ -1,0 +1,293 @@
+/**
+ * Personal access tokens and the access tokens derived from them: issue, refresh, rotate,
+ * revoke. No Express here; every multi-row change is one transaction with its audit event.
+ */
+import { recordAudit } from '../audit/audit.store';
+import type { Principal } from '../auth/principal';
+import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
+import { epochSeconds, type Context } from '../context';
+import { randomHex } from '../secrets';
+import type { Prisma } from '../generated/prisma/client';
+import { AppError, notFound, permissionDenied, validationError } from '../errors';
+import {
+  findMemberRole,
+  findOrganizationPolicy,
+  findPatById,
+  findPatByJti,
+  findPatForRefresh,
+  insertPat,
+  listLivePats,
+  lockAndCountLivePats,
+  revokeFamily,
+  revokePat,
+  type PersonalAccessToken,
+} from './tokens.store';
+import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
+
+const DAY_SECONDS = 86_400;
+
+/** 128 random bits as 32 lowercase hex characters: the jti of every token we issue. */
+export const newJti = () => randomHex(16);
+
+export const verifyOptions = (ctx: Context): VerifyOptions => ({
+  keys: ctx.keys,
+  issuer: ctx.config.issuer,
+  audience: ctx.config.jwt.audience,
+  leewaySeconds: ctx.config.jwt.leewaySeconds,
+  now: epochSeconds(ctx),
+});
+
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+/** A PAT's claims, rebuilt from its row (iat and exp are stored to the second). */
+function patClaims(ctx: Context, row: Pick<PersonalAccessToken, 'jti' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>): PatClaims {
+  return {
+    token_type: 'refresh',
+    exp: seconds(row.expiresAt),
+    iat: seconds(row.createdAt),
+    jti: row.jti,
+    user_id: String(row.userId),
+    org_id: row.organizationId,
+    iss: ctx.config.issuer,
+  };
+}
+
+const tokensDisabled = () =>
+  new AppError(403, 'token_type_disabled', 'Personal access tokens are disabled for this organization.');
+
+export interface AccessTokenSubject {
+  readonly userId: number;
+  readonly organizationId: number;
+  readonly role: Role;
+  readonly ttlSeconds: number;
+  readonly source: { readonly pat: string } | { readonly sid: string };
+}
+
+/** Signs an access token (RFC 9068 shape plus Label Studio's claims) with the current key. */
+export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): Promise<string> {
+  const iat = epochSeconds(ctx);
+  const claims: AccessClaims = {
+    token_type: 'access',
+    exp: iat + subject.ttlSeconds,
+    iat,
+    jti: newJti(),
+    iss: ctx.config.issuer,
+    aud: ctx.config.jwt.audience,
+    sub: String(subject.userId),
+    user_id: String(subject.userId),
+    org_id: subject.organizationId,
+    role: subject.role,
+    ...subject.source,
+  };
+  return sign(ctx.keys.signer(), claims);
+}
+
+interface Audience {
+  /** The acting user, when known. */
+  readonly actorUserId: number | null;
+  readonly ip: string | undefined;
+}
+
+/**
+ * A revoked PAT was presented. A rotated one means a copy outlived its rotation (a leak or a
+ * replay), so its whole family is revoked, as supabase's RevokeTokenFamily does.
+ */
+async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' | 'organizationId' | 'familyId' | 'revokedReason'>, who: Audience): Promise<void> {
+  const now = new Date(ctx.clock());
+  if (pat.revokedReason !== 'rotated') {
+    await recordAudit(ctx.prisma, { action: 'pat.refused_after_revoke', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { reason: pat.revokedReason } });
+    return;
+  }
+  await ctx.prisma.$transaction(async (tx) => {
+    const revoked = await revokeFamily(tx, pat.familyId, now);
+    await recordAudit(tx, { action: 'pat.family_revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { family_id: pat.familyId, revoked, reason: 'rotated token presented again' } });
+  });
+  ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
+}
+
+/**
+ * `POST /api/token/refresh`: PAT → access token. Checks, in order and each with its own code:
+ * the token itself (see {@link verifyPat}), then in one query its row (unknown → invalid,
+ * revoked → blacklisted), the user (active), the membership, the organization's policy.
+ */
+export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
+  const claims = await verifyPat(token, verifyOptions(ctx));
+  const pat = await findPatForRefresh(ctx.prisma, claims.jti);
+  if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id) throw tokenError('token_invalid', 'Token is invalid');
+  if (pat.revokedReason) {
+    await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip });
+    throw tokenError('token_blacklisted', 'Token is blacklisted');
+  }
+  if (!pat.userActive) throw tokenError('user_inactive', 'User is inactive');
+  if (!pat.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  if (!pat.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  return issueAccessToken(ctx, {
+    userId: pat.userId,
+    organizationId: pat.organizationId,
+    role: lower(pat.role, pat.memberRole),
+    ttlSeconds: pat.accessTokenTtlSeconds,
+    source: { pat: claims.jti },
+  });
+}
+
+export interface NewPatInput {
+  readonly name: string;
+  readonly expiresInDays?: number | undefined;
+  readonly role?: Role | undefined;
+}
+
+export interface IssuedPat {
+  readonly token: string;
+  readonly row: PersonalAccessToken;
+}
+
+interface PatSpec {
+  readonly name: string;
+  readonly userId: number;
+  readonly organizationId: number;
+  readonly role: Role;
+  readonly ttlDays: number;
+  /** Rotation: the family and the PAT being replaced. A new family is named by its first jti. */
+  readonly familyId?: string;
+  readonly parentId?: number;
+}
+
+/** Signs a PAT with the current key and inserts its row, in `tx`. */
+async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec): Promise<IssuedPat> {
+  const signer = ctx.keys.signer();
+  const iat = epochSeconds(ctx);
+  const jti = newJti();
+  const createdAt = new Date(iat * 1000);
+  const expiresAt = new Date((iat + data.ttlDays * DAY_SECONDS) * 1000);
+  const token = await sign(signer, patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }));
+  const row = await insertPat(tx, {
+    jti,
+    name: data.name,
+    userId: data.userId,
+    organizationId: data.organizationId,
+    role: data.role,
+    kid: signer.kid,
+    familyId: data.familyId ?? jti,
+    ...(data.parentId === undefined ? {} : { parentId: data.parentId }),
+    createdAt,
+    expiresAt,
+  });
+  return { token, row };
+}
+
+/** `POST /api/token/`: a named PAT, role at most the caller's, expiry within the org's bound. */
+export async function createPat(ctx: Context, principal: Principal, input: NewPatInput, ip: string | undefined): Promise<IssuedPat> {
+  const policy = await findOrganizationPolicy(ctx.prisma, principal.organizationId);
+  if (!policy) throw notFound();
+  if (!policy.apiTokensEnabled) throw tokensDisabled();
+  const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
+  if (ttlDays > policy.apiTokenTtlDays) {
+    throw validationError({ expires_in_days: [`Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`] });
+  }
+  const role = input.role ?? principal.role;
+  if (!atLeast(principal.role, role)) throw permissionDenied(`A token's role cannot be above your own role (${principal.role}).`);
+  const now = new Date(ctx.clock());
+  return ctx.prisma.$transaction(async (tx) => {
+    const live = await lockAndCountLivePats(tx, principal.userId, principal.organizationId, now);
+    if (live === undefined) throw permissionDenied('You are not a member of this organization.');
+    if (live >= ctx.config.patLimit) {
+      throw new AppError(409, 'token_limit_reached', `You already have ${live} personal access tokens in this organization, the limit; delete one first.`);
+    }
+    const issued = await mintPat(ctx, tx, { name: input.name, userId: principal.userId, organizationId: principal.organizationId, role, ttlDays });
+    await recordAudit(tx, { action: 'pat.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: issued.row.id, ip, details: { name: input.name, role, expires_at: issued.row.expiresAt.toISOString() } });
+    return issued;
+  });
+}
+
+export interface ListedPat {
+  readonly row: PersonalAccessToken;
+  /** `header.payload`: the PAT without its signature, useless for authentication. */
+  readonly token: string;
+}
+
+/** `GET /api/token/`: the caller's live PATs in the organization the request acts in. */
+export async function listPats(ctx: Context, principal: Principal): Promise<ListedPat[]> {
+  const rows = await listLivePats(ctx.prisma, principal.userId, principal.organizationId, new Date(ctx.clock()));
+  const algs = new Map((await ctx.prisma.signingKey.findMany({ where: { kid: { in: [...new Set(rows.map((row) => row.kid))] } }, select: { kid: true, alg: true } })).map((key) => [key.kid, key.alg]));
+  return rows.map((row) => ({ row, token: patSigningInput(algs.get(row.kid)!, row.kid, patClaims(ctx, row)) }));
+}
+
+/** The caller may act on this PAT: it is in their organization, and theirs or they administer it. */
+const mayManage = (principal: Principal, pat: PersonalAccessToken) =>
+  pat.organizationId === principal.organizationId && (pat.userId === principal.userId || isOrgAdmin(principal.role));
+
+async function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Audience, via: string): Promise<boolean> {
+  return ctx.prisma.$transaction(async (tx) => {
+    if (!(await revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())))) return false;
+    await recordAudit(tx, { action: 'pat.revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { via, owner_user_id: pat.userId } });
+    return true;
+  });
+}
+
+const blacklistMiss = () => new AppError(404, 'not_found', 'Token is invalid or already blacklisted.');
+
+/**
+ * `POST /api/token/blacklist/`. A full PAT revokes itself (holding it is the authority; its
+ * signature must verify). The listed `header.payload` form names a PAT without proving
+ * possession, so it needs a caller who owns the PAT or administers its organization.
+ */
+export async function blacklist(ctx: Context, value: string, principal: () => Promise<Principal>, ip: string | undefined): Promise<void> {
+  let pat: PersonalAccessToken | null;
+  let actorUserId: number | null;
+  if (value.split('.').length === 3) {
+    const claims = await verifyPat(value, verifyOptions(ctx), { checkExpiry: false }).catch(() => undefined);
+    if (!claims) throw blacklistMiss();
+    pat = await findPatByJti(ctx.prisma, claims.jti);
+    actorUserId = pat?.userId ?? null;
+  } else {
+    const jti = decodeUnverified(value, 2)?.payload.jti;
+    if (typeof jti !== 'string') throw blacklistMiss();
+    const caller = await principal();
+    pat = await findPatByJti(ctx.prisma, jti);
+    if (pat && !mayManage(caller, pat)) pat = null;
+    actorUserId = caller.userId;
+  }
+  if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId, ip }, 'blacklist'))) throw blacklistMiss();
+}
+
+/** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
+export async function deletePat(ctx: Context, principal: Principal, id: number, ip: string | undefined): Promise<void> {
+  const pat = await findPatById(ctx.prisma, id);
+  if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw notFound();
+  if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw notFound();
+}
+
+const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refresh token'] }, 'Invalid refresh token');
+
+/**
+ * `POST /api/token/rotate/`: revokes the PAT and issues its successor in the same family, with
+ * the same name, owner and role (capped by the owner's current role) and the org's current
+ * TTL. A PAT already rotated, presented again (or rotated twice at once), revokes the family.
+ */
+export async function rotate(ctx: Context, principal: Principal, value: unknown, ip: string | undefined): Promise<string> {
+  const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
+  const pat = claims && (await findPatByJti(ctx.prisma, claims.jti));
+  if (!pat) throw invalidRefresh();
+  if (!mayManage(principal, pat)) throw notFound();
+  const policy = await findOrganizationPolicy(ctx.prisma, pat.organizationId);
+  if (!policy?.apiTokensEnabled) throw tokensDisabled();
+  const who = { actorUserId: principal.userId, ip };
+  if (pat.revokedAt) {
+    await refuseRevoked(ctx, pat, who);
+    throw invalidRefresh();
+  }
+  const issued = await ctx.prisma.$transaction(async (tx) => {
+    if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
+    const ownerRole = await findMemberRole(tx, pat.userId, pat.organizationId);
+    if (!ownerRole) throw invalidRefresh();
+    const next = await mintPat(ctx, tx, { name: pat.name, userId: pat.userId, organizationId: pat.organizationId, role: lower(pat.role, ownerRole), parentId: pat.id, familyId: pat.familyId, ttlDays: policy.apiTokenTtlDays });
+    await recordAudit(tx, { action: 'pat.rotated', organizationId: pat.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: next.row.id, ip, details: { previous_id: pat.id, owner_user_id: pat.userId } });
+    return next;
+  });
+  if (!issued) {
+    // Lost a race with another rotation of the same PAT: that is reuse too.
+    await refuseRevoked(ctx, { ...pat, revokedReason: 'rotated' }, who);
+    throw invalidRefresh();
+  }
+  return issued.token;
+}

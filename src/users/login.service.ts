@@ -1,0 +1,73 @@
+/**
+ * Password login and logout. A login opens a session (the cookie) and returns a login access
+ * token (`sid` instead of `pat`); both act in the user's active organization.
+ */
+import { recordAudit } from '../audit/audit.store';
+import { endSession, insertSession } from '../auth/auth.store';
+import type { Principal } from '../auth/principal';
+import type { LoginThrottle } from '../auth/throttle';
+import type { Context } from '../context';
+import { AppError, permissionDenied } from '../errors';
+import { randomHex, randomToken, sha256Hex } from '../secrets';
+import { issueAccessToken } from '../tokens/tokens.service';
+import { hashPassword, verifyPassword } from './passwords';
+import { findAccessTokenTtl, findUserByEmail } from './users.store';
+
+/**
+ * Compared against when the email is unknown, so that answer costs one bcrypt comparison
+ * too: one message and the same timing for unknown email and wrong password.
+ */
+const dummyHashes = new Map<number, Promise<string>>();
+const dummyHash = (rounds: number) => {
+  let hash = dummyHashes.get(rounds);
+  if (!hash) dummyHashes.set(rounds, (hash = hashPassword(randomToken(16), rounds)));
+  return hash;
+};
+
+const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'Invalid email or password.');
+
+export interface LoggedIn {
+  readonly access: string;
+  /** Cookie values: `<sid>.<secret>` and the CSRF token. */
+  readonly session: string;
+  readonly csrf: string;
+  readonly maxAgeMs: number;
+}
+
+export async function login(ctx: Context, throttle: LoginThrottle, input: { email: string; password: string }, ip: string): Promise<LoggedIn> {
+  const email = input.email.toLowerCase();
+  const wait = throttle.retryAfter(ip, email);
+  if (wait > 0) throw new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+  const user = await findUserByEmail(ctx.prisma, email);
+  const matches = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash(ctx.config.bcryptRounds)));
+  if (!user?.passwordHash || !matches || !user.isActive) {
+    throttle.failed(ip, email);
+    throw invalidCredentials();
+  }
+  throttle.succeeded(email);
+  const membership = user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
+  if (!membership) throw permissionDenied('You are not a member of any organization.');
+
+  const now = ctx.clock();
+  const sid = randomHex(16);
+  const secret = randomToken(32);
+  const maxAgeMs = ctx.config.sessionTtlSeconds * 1000;
+  await ctx.prisma.$transaction(async (tx) => {
+    await insertSession(tx, { id: sid, tokenHash: sha256Hex(secret), userId: user.id, organizationId: membership.organizationId, createdAt: new Date(now), expiresAt: new Date(now + maxAgeMs) });
+    await recordAudit(tx, { action: 'session.created', organizationId: membership.organizationId, actorUserId: user.id, targetType: 'session', targetId: sid, ip });
+  });
+  const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.prisma, membership.organizationId);
+  const access = await issueAccessToken(ctx, { userId: user.id, organizationId: membership.organizationId, role: membership.role, ttlSeconds: accessTokenTtlSeconds, source: { sid } });
+  return { access, session: `${sid}.${secret}`, csrf: randomToken(32), maxAgeMs };
+}
+
+/** Ends the caller's session, if their credential has one (a PAT-derived token has none). */
+export async function logout(ctx: Context, principal: Principal, ip: string | undefined): Promise<void> {
+  if (principal.credential.kind === 'pat_access') return;
+  const { sid } = principal.credential;
+  await ctx.prisma.$transaction(async (tx) => {
+    if (await endSession(tx, sid, new Date(ctx.clock()))) {
+      await recordAudit(tx, { action: 'session.ended', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'session', targetId: sid, ip });
+    }
+  });
+}

@@ -1,0 +1,17 @@
+/** Users as login and the current-user endpoints read them. */
+import type { PrismaClient } from '../db/database';
+
+export function findUserByEmail(prisma: PrismaClient, email: string) {
+  return prisma.user.findUnique({
+    where: { email },
+    select: { id: true, passwordHash: true, isActive: true, activeOrganizationId: true, memberships: { select: { organizationId: true, role: true }, orderBy: { id: 'asc' } } },
+  });
+}
+
+export function findUserById(prisma: PrismaClient, id: number) {
+  return prisma.user.findUnique({ where: { id }, select: { id: true, email: true, firstName: true, lastName: true } });
+}
+
+export function findAccessTokenTtl(prisma: PrismaClient, organizationId: number) {
+  return prisma.organization.findUniqueOrThrow({ where: { id: organizationId }, select: { accessTokenTtlSeconds: true } });
+}
