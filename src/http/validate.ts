@@ -18,7 +18,7 @@ export const text = (max: number) =>
 /** An integer, from JSON or from a form's digits. */
 export const integer = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/)], { error: requiredOr('A valid integer is required.') })
+    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/, 'A valid integer is required.')], { error: requiredOr('A valid integer is required.') })
     .transform(Number)
     .pipe(
       z

@@ -3,12 +3,12 @@
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
 import { recordAudit } from '../audit/audit.store';
-import type { Principal } from '../auth/principal';
+import { forbidden, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
 import { epochSeconds, type Context } from '../context';
 import { randomHex } from '../secrets';
 import type { Prisma } from '../generated/prisma/client';
-import { AppError, notFound, permissionDenied, validationError } from '../errors';
+import { AppError, notFound, validationError } from '../errors';
 import {
   findMemberRole,
   findOrganizationPolicy,
@@ -52,8 +52,10 @@ function patClaims(ctx: Context, row: Pick<PersonalAccessToken, 'jti' | 'userId'
   };
 }
 
-const tokensDisabled = () =>
-  new AppError(403, 'token_type_disabled', 'Personal access tokens are disabled for this organization.');
+function tokensDisabled(principal: Principal): AppError {
+  const detail = 'Personal access tokens are disabled for this organization.';
+  return new AppError(403, 'token_type_disabled', detail, principal.scheme === 'Bearer' ? { challenge: { scheme: 'Bearer', error: 'insufficient_scope', description: detail } } : {});
+}
 
 export interface AccessTokenSubject {
   readonly userId: number;
@@ -179,17 +181,17 @@ async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec
 export async function createPat(ctx: Context, principal: Principal, input: NewPatInput, ip: string | undefined): Promise<IssuedPat> {
   const policy = await findOrganizationPolicy(ctx.prisma, principal.organizationId);
   if (!policy) throw notFound();
-  if (!policy.apiTokensEnabled) throw tokensDisabled();
+  if (!policy.apiTokensEnabled) throw tokensDisabled(principal);
   const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
   if (ttlDays > policy.apiTokenTtlDays) {
     throw validationError({ expires_in_days: [`Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`] });
   }
   const role = input.role ?? principal.role;
-  if (!atLeast(principal.role, role)) throw permissionDenied(`A token's role cannot be above your own role (${principal.role}).`);
+  if (!atLeast(principal.role, role)) throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
   const now = new Date(ctx.clock());
   return ctx.prisma.$transaction(async (tx) => {
     const live = await lockAndCountLivePats(tx, principal.userId, principal.organizationId, now);
-    if (live === undefined) throw permissionDenied('You are not a member of this organization.');
+    if (live === undefined) throw forbidden(principal, 'You are not a member of this organization.');
     if (live >= ctx.config.patLimit) {
       throw new AppError(409, 'token_limit_reached', `You already have ${live} personal access tokens in this organization, the limit; delete one first.`);
     }
@@ -270,7 +272,7 @@ export async function rotate(ctx: Context, principal: Principal, value: unknown,
   if (!pat) throw invalidRefresh();
   if (!mayManage(principal, pat)) throw notFound();
   const policy = await findOrganizationPolicy(ctx.prisma, pat.organizationId);
-  if (!policy?.apiTokensEnabled) throw tokensDisabled();
+  if (!policy?.apiTokensEnabled) throw tokensDisabled(principal);
   const who = { actorUserId: principal.userId, ip };
   if (pat.revokedAt) {
     await refuseRevoked(ctx, pat, who);
