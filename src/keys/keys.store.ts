@@ -43,7 +43,7 @@ export async function retireUnneededKeys(tx: Tx, now: Date, graceSeconds: number
     UPDATE signing_keys AS k SET state = 'retired', retired_at = ${now}
     WHERE k.state = 'verifying'
       AND NOT EXISTS (SELECT 1 FROM personal_access_tokens p WHERE p.kid = k.kid AND p.revoked_at IS NULL AND p.expires_at > ${cutoff})
-      AND (SELECT min(n.created_at) FROM signing_keys n WHERE n.created_at > k.created_at) < ${cutoff}
+      AND (SELECT min(n.created_at) FROM signing_keys n WHERE n.kid <> k.kid AND n.created_at >= k.created_at) < ${cutoff}
     RETURNING k.kid`;
   return rows.map((row) => row.kid);
 }
