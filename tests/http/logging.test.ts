@@ -32,7 +32,7 @@ describe('logs carry no secrets', () => {
     const lines = t.logs.lines.map((l) => JSON.parse(l));
     const access = lines.filter((l) => l.msg === 'request');
     expect(access).toHaveLength(7);
-    expect(access[3]).toMatchObject({ method: 'GET', path: '/api/token/introspect', status: 404 });
+    expect(access[3]).toMatchObject({ method: 'GET', path: '/api/token/introspect', status: 405 });
     expect(Object.keys(access[0]).sort()).toEqual(['level', 'method', 'ms', 'msg', 'path', 'reqId', 'service', 'status', 'time']);
     const text = t.logs.text();
     for (const [where, secret] of Object.entries(SECRETS)) expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });

@@ -1,0 +1,162 @@
+/** Password login, the session cookie (with CSRF), logout. */
+import request from 'supertest';
+import { hashPassword } from '../../src/users/passwords';
+import { startTestApp, type TestApp } from '../support/app';
+import { bearer, createMember, decodeJwt, PASSWORD, type Member } from '../support/factories';
+
+let t: TestApp;
+let alice: Member;
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { LATCHKEY_TRUST_PROXY: 'loopback' } });
+  alice = await createMember(t, { role: 'administrator' });
+});
+afterAll(() => t.close());
+
+const login = (body: object, ip = '10.0.0.1') => request(t.app).post('/api/auth/login').set('X-Forwarded-For', ip).send(body);
+
+function cookies(res: request.Response): Record<string, string> {
+  const set = (res.headers['set-cookie'] ?? []) as unknown as string[];
+  return Object.fromEntries(set.map((line) => line.split(';')[0]!.split('=') as [string, string]));
+}
+
+describe('POST /api/auth/login', () => {
+  it('returns a login access token bound to a session, and sets the session and CSRF cookies', async () => {
+    const res = await login({ email: alice.email.toUpperCase(), password: PASSWORD });
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const { payload, header } = decodeJwt(res.body.access);
+    expect(header.typ).toBe('at+jwt');
+    expect(payload).toMatchObject({ token_type: 'access', user_id: String(alice.userId), org_id: alice.organizationId, role: 'administrator', sid: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(payload.pat).toBeUndefined();
+    const set = (res.headers['set-cookie'] as unknown as string[]).join('\n');
+    expect(set).toMatch(/latchkey_session=[0-9a-f]{32}\.[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax/);
+    expect(set).toMatch(/csrftoken=[A-Za-z0-9_-]+; Max-Age=\d+; Path=\/; Expires=[^;]+; SameSite=Lax/);
+    const session = await t.database.prisma.session.findUniqueOrThrow({ where: { id: payload.sid as string } });
+    expect(session.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(set).not.toContain(session.tokenHash);
+  });
+
+  it('answers unknown email and wrong password with the same 401', async () => {
+    const unknown = await login({ email: 'nobody@example.com', password: PASSWORD }, '10.0.0.2');
+    const wrong = await login({ email: alice.email, password: 'not the password' }, '10.0.0.2');
+    for (const res of [unknown, wrong]) {
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: 'invalid_credentials', detail: 'Invalid email or password.' });
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="latchkey"');
+    }
+  });
+
+  it('answers a deactivated user as a wrong password', async () => {
+    const bob = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    await t.database.prisma.user.update({ where: { id: bob.userId }, data: { isActive: false } });
+    const res = await login({ email: bob.email, password: PASSWORD }, '10.0.0.3');
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('invalid_credentials');
+  });
+
+  it('400 for missing fields', async () => {
+    const res = await login({});
+    expect(res.status).toBe(400);
+    expect(res.body.validation_errors).toEqual({ email: ['This field is required.'], password: ['This field is required.'] });
+  });
+});
+
+describe('failed-login limits', () => {
+  it('locks an account after 10 failures with 429 and Retry-After, even from many addresses and with the right password', async () => {
+    const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `10.1.0.${i}`)).status).toBe(401);
+    const res = await login({ email: target.email, password: PASSWORD }, '10.1.1.1');
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('rate_limited');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    t.clock.advance(15 * 60);
+    expect((await login({ email: target.email, password: PASSWORD }, '10.1.1.1')).status).toBe(200);
+  });
+
+  it('limits one address trying many accounts', async () => {
+    for (let i = 0; i < 50; i++) await login({ email: `spray-${i}@example.com`, password: 'x' }, '10.2.0.1');
+    const res = await login({ email: alice.email, password: PASSWORD }, '10.2.0.1');
+    expect(res.status).toBe(429);
+    expect((await login({ email: alice.email, password: PASSWORD }, '10.2.0.2')).status).toBe(200);
+  });
+});
+
+describe('sessions', () => {
+  it('authenticates with the cookie; unsafe methods need X-CSRFToken matching the csrftoken cookie', async () => {
+    const res = await login({ email: alice.email, password: PASSWORD }, '10.3.0.1');
+    const jar = cookies(res);
+    const cookie = `latchkey_session=${jar.latchkey_session}; csrftoken=${jar.csrftoken}`;
+    const who = await request(t.app).get('/api/current-user/whoami').set('Cookie', cookie);
+    expect(who.status).toBe(200);
+    expect(who.body.id).toBe(alice.userId);
+
+    const noCsrf = await request(t.app).post('/api/token/').set('Cookie', cookie).send({ name: 'from browser' });
+    expect(noCsrf.status).toBe(403);
+    expect(noCsrf.body).toMatchObject({ code: 'csrf_failed', detail: 'CSRF Failed: CSRF token missing or incorrect.' });
+    const badCsrf = await request(t.app).post('/api/token/').set('Cookie', cookie).set('X-CSRFToken', 'nope').send({ name: 'from browser' });
+    expect(badCsrf.status).toBe(403);
+    const ok = await request(t.app).post('/api/token/').set('Cookie', cookie).set('X-CSRFToken', jar.csrftoken!).send({ name: 'from browser' });
+    expect(ok.status).toBe(201);
+  });
+
+  it('refuses a forged or expired session cookie', async () => {
+    const res = await login({ email: alice.email, password: PASSWORD }, '10.3.0.2');
+    const [sid] = cookies(res).latchkey_session!.split('.');
+    const forged = await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${sid}.${'A'.repeat(43)}`);
+    expect(forged.status).toBe(401);
+    expect(forged.body.code).toBe('session_ended');
+    t.clock.advance(14 * 86_400 + 1);
+    const expired = await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${cookies(res).latchkey_session}`);
+    expect(expired.status).toBe(401);
+  });
+
+  it('logout ends the session: the cookie and the login access token stop at once', async () => {
+    const res = await login({ email: alice.email, password: PASSWORD }, '10.3.0.3');
+    const access = res.body.access as string;
+    const jar = cookies(res);
+    expect((await request(t.app).get('/api/current-user/whoami').set(bearer(access))).status).toBe(200);
+    const out = await request(t.app).post('/api/auth/logout').set(bearer(access));
+    expect(out.status).toBe(204);
+    expect((out.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(/latchkey_session=;/);
+    const after = await request(t.app).get('/api/current-user/whoami').set(bearer(access));
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('session_ended');
+    expect((await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${jar.latchkey_session}`)).status).toBe(401);
+    const events = await t.database.prisma.auditEvent.findMany({ where: { targetType: 'session', targetId: decodeJwt(access).payload.sid as string }, orderBy: { id: 'asc' } });
+    expect(events.map((e) => e.action)).toEqual(['session.created', 'session.ended']);
+  });
+
+  it('a login access token is the way to a first PAT', async () => {
+    const fresh = await createMember(t, { role: 'reviewer' });
+    const access = (await login({ email: fresh.email, password: PASSWORD }, '10.3.0.4')).body.access as string;
+    const res = await request(t.app).post('/api/token').set(bearer(access)).send({ name: 'first' });
+    expect(res.status).toBe(201);
+    expect(res.body.role).toBe('reviewer');
+  });
+});
+
+describe('login timing', () => {
+  it('spends a bcrypt comparison on an unknown email too (no fast "no such user" path)', async () => {
+    const slow = await startTestApp({ env: { LATCHKEY_BCRYPT_ROUNDS: '12' } });
+    try {
+      const email = 'timed@example.com';
+      const org = await slow.database.prisma.organization.create({ data: { title: 'T' } });
+      const user = await slow.database.prisma.user.create({ data: { email, passwordHash: await hashPassword(PASSWORD, 12), activeOrganizationId: org.id } });
+      await slow.database.prisma.membership.create({ data: { userId: user.id, organizationId: org.id, role: 'owner' } });
+      const timed = async (body: object) => {
+        const started = performance.now();
+        const res = await request(slow.app).post('/api/auth/login').send(body);
+        expect(res.status).toBe(401);
+        return performance.now() - started;
+      };
+      await timed({ email: 'warm-up@example.com', password: 'x' });
+      const wrong = await timed({ email, password: 'wrong password' });
+      const unknown = await timed({ email: 'nobody@example.com', password: 'wrong password' });
+      // Both are one cost-12 bcrypt comparison (~200 ms); without the dummy hash, unknown would take ~1 ms.
+      expect(unknown).toBeGreaterThan(wrong / 2);
+    } finally {
+      await slow.close();
+    }
+  });
+});
