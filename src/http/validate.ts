@@ -7,13 +7,11 @@ import { validationError } from '../errors';
 
 const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
 
-/** A required non-blank string, trimmed. */
-export const text = (max: number) =>
-  z
-    .string({ error: requiredOr('Not a valid string.') })
-    .trim()
-    .min(1, 'This field may not be blank.')
-    .max(max, `Ensure this field has no more than ${max} characters.`);
+/** A required non-blank string, trimmed, of at most `max` characters if given. */
+export function text(max?: number) {
+  const nonBlank = z.string({ error: requiredOr('Not a valid string.') }).trim().min(1, 'This field may not be blank.');
+  return max === undefined ? nonBlank : nonBlank.max(max, `Ensure this field has no more than ${max} characters.`);
+}
 
 /** An integer, from JSON or from a form's digits. */
 export const integer = (min: number, max: number) =>

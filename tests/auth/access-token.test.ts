@@ -62,7 +62,7 @@ describe('access tokens on a protected route', () => {
   });
 
   it('answers a legacy-looking X-Api-Key or Token scheme with the Token challenge', async () => {
-    for (const headers of [{ 'X-Api-Key': 'abc123' }, { Authorization: 'Token abc123' }]) {
+    for (const headers of [{ 'X-Api-Key': 'abc123' }, { Authorization: 'Token abc123' }] as Record<string, string>[]) {
       const res = await whoami(headers);
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Token realm="latchkey"');
