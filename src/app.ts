@@ -14,7 +14,9 @@ import { healthRouter } from './health/health.routes';
 import { bodyParsers } from './http/body';
 import { requestContext } from './http/request-context';
 import { wellKnownRouter } from './keys/keys.routes';
+import { legacyRouter } from './legacy/legacy.routes';
 import type { Logger } from './logger';
+import { orgsRouter } from './orgs/orgs.routes';
 import { tokensRouter } from './tokens/tokens.routes';
 import { usersRouter } from './users/users.routes';
 
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps): express.Express {
     const services = deps.services();
     if (!services) throw serviceUnavailable('Database is not connected yet.');
     if (cached?.services !== services) {
-      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: services.database.prisma, keys: services.keys, clock } };
+      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: services.database.prisma, keys: services.keys, usage: services.usage, clock } };
     }
     return cached.context;
   };
@@ -55,6 +57,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(wellKnownRouter(context, deps.config.issuer));
   app.use(tokensRouter(context));
   app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
+  app.use(legacyRouter(context));
+  app.use(orgsRouter(context));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound()));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

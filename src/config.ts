@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { fieldErrors } from './http/validate';
+import { SETTINGS_DEFAULTS, settingsPatch, type TokenSettings } from './orgs/settings';
 
 export class ConfigError extends Error {
   readonly code = 'invalid_config';
@@ -60,6 +62,7 @@ const schema = z
     LATCHKEY_PAT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(50),
     LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),
+    LATCHKEY_DEFAULT_ORG_SETTINGS: z.string().optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -102,6 +105,25 @@ export interface Config {
   readonly patLimit: number;
   readonly sessionTtlSeconds: number;
   readonly trustProxy: boolean | number | string;
+  /** Token settings of a new organization: the contract's defaults, overridden by LATCHKEY_DEFAULT_ORG_SETTINGS. */
+  readonly defaultOrgSettings: TokenSettings;
+}
+
+/** LATCHKEY_DEFAULT_ORG_SETTINGS: a JSON object with any of the settings' keys. */
+function parseDefaultOrgSettings(raw: string | undefined): TokenSettings {
+  if (raw === undefined) return SETTINGS_DEFAULTS;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('LATCHKEY_DEFAULT_ORG_SETTINGS', 'is not valid JSON');
+  }
+  const parsed = settingsPatch.safeParse(json);
+  if (!parsed.success) {
+    const problems = Object.entries(fieldErrors(parsed.error)).map(([field, messages]) => `${field}: ${messages.join(' ')}`);
+    throw new ConfigError('LATCHKEY_DEFAULT_ORG_SETTINGS', problems.join('; '));
+  }
+  return Object.freeze({ ...SETTINGS_DEFAULTS, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) });
 }
 
 /** Parses `env` (process.env by default); throws {@link ConfigError} on the first bad variable. */
@@ -138,5 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     patLimit: e.LATCHKEY_PAT_LIMIT,
     sessionTtlSeconds: e.LATCHKEY_SESSION_TTL_HOURS * 3600,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
+    defaultOrgSettings: parseDefaultOrgSettings(e.LATCHKEY_DEFAULT_ORG_SETTINGS),
   });
 }

@@ -1,3 +1,4 @@
+import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
 import type { Database, PrismaClient } from './db/database';
 import type { KeyRing } from './keys/keyring';
@@ -7,6 +8,7 @@ import type { Logger } from './logger';
 export interface Services {
   readonly database: Database;
   readonly keys: KeyRing;
+  readonly usage: UsageRecorder;
 }
 
 /** Everything a service function needs; routes get it from {@link AppDeps.services}. */
@@ -15,6 +17,8 @@ export interface Context {
   readonly logger: Logger;
   readonly prisma: PrismaClient;
   readonly keys: KeyRing;
+  /** Notes token uses for `last_used_at`. */
+  readonly usage: UsageRecorder;
   /** Milliseconds since the epoch; tests freeze it. */
   readonly clock: () => number;
 }

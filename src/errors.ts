@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'csrf_failed'
   | 'permission_denied'
   | 'token_limit_reached'
+  | 'already_member'
+  | 'last_owner'
   | 'rate_limited'
   | 'service_unavailable'
   | 'internal_error';

@@ -13,6 +13,7 @@ import type { Services } from './context';
 import { describeUrl } from './db/database';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
+import { UsageRecorder } from './auth/usage';
 import { KeyRing } from './keys/keyring';
 import { SecretBox } from './keys/secret-box';
 import { resolveSecretKey } from './keys/secret-key';
@@ -21,6 +22,8 @@ import { bootstrapFirstOwner } from './orgs/orgs.store';
 import { hashPassword } from './users/passwords';
 
 const KEY_RELOAD_INTERVAL_MS = 60_000;
+/** Pending last-used times are written this often (each token at most once a minute). */
+const USAGE_FLUSH_INTERVAL_MS = 10_000;
 
 export interface RunningServer {
   readonly url: string;
@@ -36,6 +39,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let services: Services | undefined;
   let opened: OpenDatabase | undefined;
   let keyReload: NodeJS.Timeout | undefined;
+  let usage: UsageRecorder | undefined;
+  let usageFlush: NodeJS.Timeout | undefined;
   const aborter = new AbortController();
 
   const app = createApp({ config, logger, services: () => services, migrations });
@@ -56,13 +61,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         email: config.admin.email,
         passwordHash: await hashPassword(config.admin.password, config.bcryptRounds),
         organization: config.admin.organization,
+        settings: config.defaultOrgSettings,
       });
       if (created) logger.info({ userId: created.user.id, organizationId: created.organization.id }, 'created the first organization and its owner');
     }
     const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg });
     // Picks up a rotation made by the CLI or another instance; an unknown kid reloads at once.
     keyReload = setInterval(() => keys.reload().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed')), KEY_RELOAD_INTERVAL_MS).unref();
-    services = { database: db, keys };
+    usage = new UsageRecorder(db.prisma, Date.now, logger);
+    const recorder = usage;
+    usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
+    services = { database: db, keys, usage };
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.
@@ -85,6 +94,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearTimeout(grace);
       await ready.catch(() => undefined);
       clearInterval(keyReload);
+      clearInterval(usageFlush);
+      await usage?.flush();
       await opened?.close();
       services = undefined;
       logger.info('stopped');

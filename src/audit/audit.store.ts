@@ -4,6 +4,13 @@ import type { Prisma } from '../generated/prisma/client';
 
 export type AuditAction =
   | 'organization.created'
+  | 'settings.updated'
+  | 'membership.created'
+  | 'membership.updated'
+  | 'membership.deleted'
+  | 'user.active_organization_changed'
+  | 'legacy_token.created'
+  | 'legacy_token.revoked'
   | 'pat.created'
   | 'pat.rotated'
   | 'pat.revoked'
@@ -16,7 +23,7 @@ export interface AuditEvent {
   readonly action: AuditAction;
   readonly organizationId: number | null;
   readonly actorUserId: number | null;
-  readonly targetType?: 'pat' | 'session' | 'organization' | 'user';
+  readonly targetType?: 'pat' | 'legacy_token' | 'session' | 'organization' | 'user' | 'membership';
   readonly targetId?: string | number;
   readonly ip?: string | undefined;
   readonly details?: Prisma.InputJsonObject;
@@ -34,4 +41,13 @@ export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, e
       details: event.details ?? {},
     },
   });
+}
+
+export function countAuditEvents(db: PrismaClient, organizationId: number): Promise<number> {
+  return db.auditEvent.count({ where: { organizationId } });
+}
+
+/** Newest first. */
+export function listAuditEvents(db: PrismaClient, organizationId: number, skip: number, take: number) {
+  return db.auditEvent.findMany({ where: { organizationId }, orderBy: { id: 'desc' }, skip, take });
 }

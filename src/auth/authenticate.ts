@@ -15,6 +15,7 @@ import { AppError } from '../errors';
 import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
+import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
 import { findPrincipalState, findSession } from './auth.store';
 import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
 import type { Principal } from './principal';
@@ -30,12 +31,6 @@ declare module 'express-serve-static-core' {
 const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/** A legacy token's answer until legacy tokens land: refused, with Label Studio's words and scheme. */
-function legacyToken(value: string): never {
-  const detail = value ? 'Invalid token.' : 'Invalid token header. No credentials provided.';
-  throw new AppError(401, 'token_invalid', detail, { challenge: { scheme: 'Token' } });
-}
 
 async function bearer(ctx: Context, token: string): Promise<Principal> {
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
@@ -58,6 +53,7 @@ async function bearer(ctx: Context, token: string): Promise<Principal> {
   if (!state.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
   // Login tokens are not API tokens: an admin must be able to switch PATs back on.
   if (claims.pat !== undefined && !state.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  if (claims.pat !== undefined) ctx.usage.touch('pat', claims.pat);
   const credential = claims.pat !== undefined ? { kind: 'pat_access' as const, pat: claims.pat } : { kind: 'login_access' as const, sid: claims.sid! };
   return { userId, organizationId: claims.org_id, role: lower(claims.role, state.memberRole), credential, scheme: 'Bearer' };
 }
@@ -84,14 +80,14 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();
-    return looksLikeJwt(value) ? bearer(ctx, value) : legacyToken(value);
+    return looksLikeJwt(value) ? bearer(ctx, value) : authenticateLegacy(ctx, value);
   }
   const authorization = req.get('authorization');
   if (authorization !== undefined) {
     const [scheme = '', ...rest] = authorization.trim().split(/\s+/);
     if (rest.length > 1) {
       throw scheme.toLowerCase() === 'token'
-        ? new AppError(401, 'token_malformed', 'Invalid token header. Token string should not contain spaces.', { challenge: { scheme: 'Token' } })
+        ? legacyError('token_malformed', 'Invalid token header. Token string should not contain spaces.')
         : tokenError('token_malformed', 'Authorization header must contain two space-delimited values');
     }
     const credentials = rest[0] ?? '';
@@ -99,7 +95,7 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
       case 'bearer':
         return bearer(ctx, credentials);
       case 'token':
-        return legacyToken(credentials);
+        return authenticateLegacy(ctx, credentials);
       default:
       // Another scheme (Basic, ...) is not ours: as if none were sent, as DRF does.
     }
@@ -109,10 +105,26 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
   throw notAuthenticated();
 }
 
-/** Middleware for routes that need a caller: sets `req.principal` or fails with 401. */
+/**
+ * When legacy tokens were deprecated in favour of PATs (RFC 9745 `Deprecation`, a Structured
+ * Field Date): Latchkey accepts them only for migration.
+ */
+const LEGACY_DEPRECATED = `@${Date.UTC(2026, 10, 23) / 1000}`;
+
+/**
+ * Middleware for routes that need a caller: sets `req.principal` or fails with 401. A legacy
+ * token's use is logged (who, which org, which endpoint: what an org needs to migrate off
+ * them, as Label Studio logs it) and answered with a `Deprecation` header.
+ */
 export function requireAuth(context: () => Context): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    req.principal = await authenticate(context(), req);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const ctx = context();
+    const principal = await authenticate(ctx, req);
+    req.principal = principal;
+    if (principal.credential.kind === 'legacy') {
+      res.setHeader('Deprecation', LEGACY_DEPRECATED);
+      ctx.logger.info({ reqId: req.id, userId: principal.userId, organizationId: principal.organizationId, endpoint: `${req.method} ${req.baseUrl}${req.path}` }, 'legacy token used');
+    }
     next();
   };
 }

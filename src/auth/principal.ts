@@ -11,9 +11,10 @@ export interface Principal {
   readonly credential:
     | { readonly kind: 'pat_access'; readonly pat: string }
     | { readonly kind: 'login_access'; readonly sid: string }
-    | { readonly kind: 'session'; readonly sid: string };
+    | { readonly kind: 'session'; readonly sid: string }
+    | { readonly kind: 'legacy'; readonly tokenId: number };
   /** How the credential arrived; decides the challenge on a later 403. */
-  readonly scheme: 'Bearer' | 'Session';
+  readonly scheme: 'Bearer' | 'Token' | 'Session';
 }
 
 /** 403 for a caller who is who they say but may not do this; Bearer callers get RFC 6750's insufficient_scope. */

@@ -96,7 +96,7 @@ async function createAdmin(config: Config, logger: Logger, args: string[]): Prom
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
   const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
   const { organization, user } = await withDatabase(config, logger, (db) =>
-    createOrganizationWithOwner(db.prisma, { email: values.email!, passwordHash, organization: values.org! }),
+    createOrganizationWithOwner(db.prisma, { email: values.email!, passwordHash, organization: values.org!, settings: config.defaultOrgSettings }),
   );
   process.stdout.write(`${JSON.stringify({ user_id: user.id, email: user.email, organization: { id: organization.id, title: organization.title }, role: 'owner' })}\n`);
   return 0;

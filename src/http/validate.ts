@@ -3,7 +3,7 @@
  * them), reported as the contract's `validation_errors`: field → messages.
  */
 import { z } from 'zod';
-import { validationError } from '../errors';
+import { notFound, validationError } from '../errors';
 
 const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
 
@@ -33,10 +33,23 @@ export const choice = <const T extends readonly [string, ...string[]]>(values: T
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
+  throw validationError(fieldErrors(parsed.error));
+}
+
+/** Zod issues as field → messages; an unknown key is reported under its own name. */
+export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
-  for (const issue of parsed.error.issues) {
-    const field = issue.path.length ? String(issue.path[0]) : 'non_field_errors';
-    (fields[field] ??= []).push(issue.path.length || issue.code !== 'invalid_type' ? issue.message : 'Invalid data. Expected a dictionary.');
+  const add = (field: string, message: string) => (fields[field] ??= []).push(message);
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(key, 'Unknown field.');
+    else if (issue.path.length) add(String(issue.path[0]), issue.message);
+    else add('non_field_errors', issue.code === 'invalid_type' ? 'Invalid data. Expected a dictionary.' : issue.message);
   }
-  throw validationError(fields);
+  return fields;
+}
+
+/** A numeric id from the path; anything else names nothing (404). */
+export function idParam(value: unknown): number {
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw notFound();
+  return Number(value);
 }

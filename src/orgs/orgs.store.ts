@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../db/database';
 import type { Organization, Prisma, User } from '../generated/prisma/client';
 import { recordAudit } from '../audit/audit.store';
+import { settingsColumns, type TokenSettings } from './settings';
 
 /** Postgres unique-violation, as Prisma reports it. */
 const isUniqueViolation = (err: unknown) => typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
@@ -14,6 +15,7 @@ export interface NewOwner {
   readonly email: string;
   readonly passwordHash: string;
   readonly organization: string;
+  readonly settings: TokenSettings;
 }
 
 export interface OwnedOrganization {
@@ -26,7 +28,7 @@ const BOOTSTRAP_LOCK_KEY = 0x4c4b_0001;
 
 /** Inside a transaction: organization, user (active in it), owner membership, audit event. */
 async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewOwner, via: string): Promise<OwnedOrganization> {
-  const organization = await tx.organization.create({ data: { title: owner.organization } });
+  const organization = await tx.organization.create({ data: { title: owner.organization, ...settingsColumns(owner.settings) } });
   const user = await tx.user.create({
     data: { email: owner.email.toLowerCase(), passwordHash: owner.passwordHash, activeOrganizationId: organization.id },
   });

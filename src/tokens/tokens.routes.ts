@@ -4,10 +4,9 @@ import { z } from 'zod';
 import { authenticate, principalOf, requireAuth } from '../auth/authenticate';
 import { ROLES } from '../auth/roles';
 import type { Context } from '../context';
-import { notFound } from '../errors';
 import { iso, noStore } from '../http/responses';
 import { route } from '../http/routing';
-import { choice, integer, parseBody, text } from '../http/validate';
+import { choice, idParam, integer, parseBody, text } from '../http/validate';
 import { blacklist, createPat, deletePat, listPats, refresh, rotate } from './tokens.service';
 
 /** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
@@ -75,9 +74,7 @@ export function tokensRouter(context: () => Context): Router {
     delete: [
       auth,
       async (req, res) => {
-        const id = String(req.params.id);
-        if (!/^\d{1,9}$/.test(id)) throw notFound();
-        await deletePat(context(), principalOf(req), Number(id), req.ip);
+        await deletePat(context(), principalOf(req), idParam(req.params.id), req.ip);
         res.status(204).end();
       },
     ],

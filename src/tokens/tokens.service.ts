@@ -6,6 +6,7 @@ import { recordAudit } from '../audit/audit.store';
 import { forbidden, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
 import { epochSeconds, type Context } from '../context';
+import { lockMembership } from '../orgs/memberships.store';
 import { randomHex } from '../secrets';
 import type { Prisma } from '../generated/prisma/client';
 import { AppError, notFound, validationError } from '../errors';
@@ -17,7 +18,7 @@ import {
   findPatForRefresh,
   insertPat,
   listLivePats,
-  lockAndCountLivePats,
+  countLivePats,
   revokeFamily,
   revokePat,
   type PersonalAccessToken,
@@ -123,6 +124,7 @@ export async function refresh(ctx: Context, token: unknown, ip: string | undefin
   if (!pat.userActive) throw tokenError('user_inactive', 'User is inactive');
   if (!pat.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
   if (!pat.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  ctx.usage.touch('pat', claims.jti);
   return issueAccessToken(ctx, {
     userId: pat.userId,
     organizationId: pat.organizationId,
@@ -190,8 +192,8 @@ export async function createPat(ctx: Context, principal: Principal, input: NewPa
   if (!atLeast(principal.role, role)) throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
   const now = new Date(ctx.clock());
   return ctx.prisma.$transaction(async (tx) => {
-    const live = await lockAndCountLivePats(tx, principal.userId, principal.organizationId, now);
-    if (live === undefined) throw forbidden(principal, 'You are not a member of this organization.');
+    if (!(await lockMembership(tx, principal.userId, principal.organizationId))) throw forbidden(principal, 'You are not a member of this organization.');
+    const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
     if (live >= ctx.config.patLimit) {
       throw new AppError(409, 'token_limit_reached', `You already have ${live} personal access tokens in this organization, the limit; delete one first.`);
     }

@@ -47,14 +47,8 @@ export function listLivePats(db: Db, userId: number, organizationId: number, now
   return db.personalAccessToken.findMany({ where: { userId, organizationId, ...live(now) }, orderBy: { id: 'asc' } });
 }
 
-/**
- * Locks the user's membership row for the rest of the transaction, serializing PAT creation
- * per user and organization (so the per-user limit holds under concurrency), and returns the
- * number of live PATs. Undefined: the user is not a member.
- */
-export async function lockAndCountLivePats(tx: Prisma.TransactionClient, userId: number, organizationId: number, now: Date): Promise<number | undefined> {
-  const member = await tx.$queryRaw<unknown[]>`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} FOR UPDATE`;
-  if (member.length === 0) return undefined;
+/** Live PATs of a user in an organization. */
+export function countLivePats(tx: Prisma.TransactionClient, userId: number, organizationId: number, now: Date): Promise<number> {
   return tx.personalAccessToken.count({ where: { userId, organizationId, ...live(now) } });
 }
 

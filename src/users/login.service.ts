@@ -61,10 +61,11 @@ export async function login(ctx: Context, throttle: LoginThrottle, input: { emai
   return { access, session: `${sid}.${secret}`, csrf: randomToken(32), maxAgeMs };
 }
 
-/** Ends the caller's session, if their credential has one (a PAT-derived token has none). */
+/** Ends the caller's session, if their credential has one (PAT-derived and legacy tokens have none). */
 export async function logout(ctx: Context, principal: Principal, ip: string | undefined): Promise<void> {
-  if (principal.credential.kind === 'pat_access') return;
-  const { sid } = principal.credential;
+  const { credential } = principal;
+  if (credential.kind !== 'session' && credential.kind !== 'login_access') return;
+  const { sid } = credential;
   await ctx.prisma.$transaction(async (tx) => {
     if (await endSession(tx, sid, new Date(ctx.clock()))) {
       await recordAudit(tx, { action: 'session.ended', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'session', targetId: sid, ip });

@@ -7,7 +7,9 @@ import type { LoginThrottle } from '../auth/throttle';
 import type { Context } from '../context';
 import { noStore } from '../http/responses';
 import { route } from '../http/routing';
-import { parseBody, text } from '../http/validate';
+import { integer, parseBody, text } from '../http/validate';
+import { switchActiveOrganization } from '../orgs/orgs.service';
+import type { Principal } from '../auth/principal';
 import { login, logout } from './login.service';
 import { findUserById } from './users.store';
 
@@ -15,6 +17,8 @@ const loginBody = z.object({
   email: text(254),
   password: z.string({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Not a valid string.') }).min(1, 'This field may not be blank.').max(1024),
 });
+
+const activeOrganization = z.object({ active_organization: integer(1, 2 ** 31 - 1) });
 
 export function usersRouter(context: () => Context, throttle: LoginThrottle): Router {
   const router = Router();
@@ -41,14 +45,25 @@ export function usersRouter(context: () => Context, throttle: LoginThrottle): Ro
     ],
   });
 
+  /** `active_organization` is the user's (what the next login acts in); `role` is this request's. */
+  const whoami = async (principal: Principal) => {
+    const user = await findUserById(context().prisma, principal.userId);
+    if (!user) throw new TypeError(`principal user ${principal.userId} vanished`);
+    return { id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName, active_organization: user.activeOrganizationId, role: principal.role };
+  };
+
   route(router, '/api/current-user/whoami', {
-    get: [
+    get: [auth, async (req, res) => void res.json(await whoami(principalOf(req)))],
+  });
+
+  route(router, '/api/current-user', {
+    patch: [
       auth,
       async (req, res) => {
         const principal = principalOf(req);
-        const user = await findUserById(context().prisma, principal.userId);
-        if (!user) throw new TypeError(`principal user ${principal.userId} vanished`);
-        res.json({ id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName, active_organization: principal.organizationId, role: principal.role });
+        const { active_organization } = parseBody(activeOrganization, req.body);
+        await switchActiveOrganization(context(), principal, active_organization, req.ip);
+        res.json(await whoami(principal));
       },
     ],
   });

@@ -9,7 +9,7 @@ export function findUserByEmail(prisma: PrismaClient, email: string) {
 }
 
 export function findUserById(prisma: PrismaClient, id: number) {
-  return prisma.user.findUnique({ where: { id }, select: { id: true, email: true, firstName: true, lastName: true } });
+  return prisma.user.findUnique({ where: { id }, select: { id: true, email: true, firstName: true, lastName: true, activeOrganizationId: true } });
 }
 
 export function findAccessTokenTtl(prisma: PrismaClient, organizationId: number) {

@@ -1,3 +1,4 @@
+import { SETTINGS_DEFAULTS } from '../../src/orgs/settings';
 import http from 'node:http';
 import { DatabaseUnavailableError, Database } from '../../src/db/database';
 import { freeLoopbackPort } from '../../src/db/embedded';
@@ -85,7 +86,7 @@ describe('server lifecycle', () => {
     const db = await createTestDatabase();
     const databases = await Promise.all([1, 2, 3].map(() => Database.connect(db.url, { poolSize: 1, connectTimeoutSeconds: 5, logger: captureLogs().logger })));
     try {
-      const owner = { email: 'first@example.com', passwordHash: 'x', organization: 'First' };
+      const owner = { email: 'first@example.com', passwordHash: 'x', organization: 'First', settings: SETTINGS_DEFAULTS };
       const results = await Promise.all(databases.map((d) => bootstrapFirstOwner(d.prisma, owner)));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await databases[0]!.prisma.user.count()).toBe(1);

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
+import { UsageRecorder } from '../../src/auth/usage';
 import { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
@@ -33,6 +34,7 @@ export interface TestApp {
   readonly db: TestDatabase;
   readonly database: Database;
   readonly keys: KeyRing;
+  readonly usage: UsageRecorder;
   readonly box: SecretBox;
   readonly logs: LogSink;
   readonly clock: FrozenClock;
@@ -70,10 +72,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
   const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock });
-  const services = { database, keys };
+  const usage = new UsageRecorder(database.prisma, clock, logs.logger);
+  const services = { database, keys, usage };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, box, logs, clock,
+    app, config, db, database, keys, usage, box, logs, clock,
     async close() {
       await database.close();
       await db.drop();

@@ -1,0 +1,65 @@
+/**
+ * `last_used_at` without a write per request: uses are noted in memory and written in one
+ * statement per table, at most once a minute per token; whatever is pending is written on
+ * shutdown.
+ */
+import type { PrismaClient } from '../db/database';
+import type { Logger } from '../logger';
+
+export type TokenKind = 'pat' | 'legacy';
+
+/** A token's use is written at most this often. */
+export const USAGE_WRITE_INTERVAL_MS = 60_000;
+/** Bounds memory: past this many tokens, the oldest written marks are forgotten. */
+const MAX_TRACKED = 100_000;
+
+export class UsageRecorder {
+  /** key → last use not yet written. */
+  readonly #pending = new Map<string, number>();
+  /** key → when its use was last queued for writing. */
+  readonly #written = new Map<string, number>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly clock: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Notes a use of a PAT (by jti) or a legacy token (by id). Cheap: no I/O. */
+  touch(kind: TokenKind, key: string | number): void {
+    const id = `${kind}:${key}`;
+    const now = this.clock();
+    if (now - (this.#written.get(id) ?? -Infinity) < USAGE_WRITE_INTERVAL_MS) return;
+    this.#written.delete(id);
+    if (this.#written.size >= MAX_TRACKED) this.#written.delete(this.#written.keys().next().value!);
+    this.#written.set(id, now);
+    this.#pending.set(id, now);
+  }
+
+  /** Writes every pending use; a failed write is logged and its uses kept for the next flush. */
+  async flush(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    const rows = (kind: TokenKind) => batch.filter(([id]) => id.startsWith(`${kind}:`)).map(([id, at]) => ({ key: id.slice(kind.length + 1), at: new Date(at) }));
+    try {
+      const pats = rows('pat');
+      const legacy = rows('legacy');
+      if (pats.length) {
+        await this.prisma.$executeRaw`
+          UPDATE personal_access_tokens p SET last_used_at = u.at
+          FROM unnest(${pats.map((r) => r.key)}::text[], ${pats.map((r) => r.at)}::timestamptz[]) AS u(jti, at)
+          WHERE p.jti = u.jti AND (p.last_used_at IS NULL OR p.last_used_at < u.at)`;
+      }
+      if (legacy.length) {
+        await this.prisma.$executeRaw`
+          UPDATE legacy_tokens t SET last_used_at = u.at
+          FROM unnest(${legacy.map((r) => Number(r.key))}::int[], ${legacy.map((r) => r.at)}::timestamptz[]) AS u(id, at)
+          WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`;
+      }
+    } catch (err) {
+      for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
+      this.logger.warn({ err: { message: (err as Error).message }, tokens: batch.length }, 'writing token last-used times failed; will retry');
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Legacy tokens (`Authorization: Token <key>`): one per user per organization, shown once,
+ * stored as SHA-256, dead at once on reset, and only accepted while the organization allows.
+ */
+import { recordAudit } from '../audit/audit.store';
+import type { Principal } from '../auth/principal';
+import type { Context } from '../context';
+import { AppError, type ErrorCode } from '../errors';
+import { sha256Hex } from '../secrets';
+import { lockMembership } from '../orgs/memberships.store';
+import { generateLegacyToken, isWellFormedLegacyToken, legacyHint } from './legacy-token';
+import { findLegacyForAuth, findLiveLegacy, replaceLegacy } from './legacy.store';
+
+export const LEGACY_DISABLED_DETAIL =
+  'Authentication token no longer valid: legacy token authentication has been disabled for this organization';
+
+/** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
+export const legacyError = (code: ErrorCode, detail: string) => new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
+
+/** Resolves a legacy token to its principal. A malformed or mistyped token costs no query. */
+export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
+  if (!value) throw legacyError('token_malformed', 'Invalid token header. No credentials provided.');
+  if (!isWellFormedLegacyToken(value)) throw legacyError('token_invalid', 'Invalid token.');
+  const token = await findLegacyForAuth(ctx.prisma, sha256Hex(value));
+  if (!token || token.revoked) throw legacyError('token_invalid', 'Invalid token.');
+  if (!token.userActive) throw legacyError('user_inactive', 'User inactive or deleted.');
+  if (!token.memberRole) throw legacyError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  if (!token.legacyEnabled) throw legacyError('token_type_disabled', LEGACY_DISABLED_DETAIL);
+  ctx.usage.touch('legacy', token.id);
+  return { userId: token.userId, organizationId: token.organizationId, role: token.memberRole, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
+}
+
+export interface LegacyDescription {
+  readonly detail: string;
+  readonly hint: string | null;
+  readonly created_at: string | null;
+}
+
+/** `GET /api/current-user/token`: never the token, which is shown only when created. */
+export async function describeLegacy(ctx: Context, principal: Principal): Promise<LegacyDescription> {
+  const live = await findLiveLegacy(ctx.prisma, principal.userId, principal.organizationId);
+  return {
+    detail: 'Legacy tokens are shown only when created. POST /api/current-user/reset-token/ makes a new one and revokes this one.',
+    hint: live?.hint ?? null,
+    created_at: live?.createdAt.toISOString() ?? null,
+  };
+}
+
+/** `POST /api/current-user/reset-token/`: a new token; the old one stops at once. */
+export async function resetLegacy(ctx: Context, principal: Principal, ip: string | undefined): Promise<string> {
+  const token = generateLegacyToken();
+  const now = new Date(ctx.clock());
+  await ctx.prisma.$transaction(async (tx) => {
+    // Serializes resets of one user in one organization.
+    if (!(await lockMembership(tx, principal.userId, principal.organizationId))) throw legacyError('not_a_member', 'You are not a member of this organization.');
+    const org = await tx.organization.findUniqueOrThrow({ where: { id: principal.organizationId }, select: { legacyApiTokensEnabled: true } });
+    if (!org.legacyApiTokensEnabled) throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
+    const { created, revoked } = await replaceLegacy(tx, { userId: principal.userId, organizationId: principal.organizationId, tokenHash: sha256Hex(token), hint: legacyHint(token), now });
+    await recordAudit(tx, { action: 'legacy_token.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'legacy_token', targetId: created.id, ip, details: { replaced: revoked } });
+  });
+  return token;
+}

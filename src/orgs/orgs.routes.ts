@@ -1,0 +1,152 @@
+/** Organizations, token settings, memberships, the token inventory and the audit trail. HTTP only. */
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { principalOf, requireAuth } from '../auth/authenticate';
+import { ROLES } from '../auth/roles';
+import type { Context } from '../context';
+import { notFound } from '../errors';
+import { iso } from '../http/responses';
+import { pageBody, readPage } from '../http/paging';
+import { route } from '../http/routing';
+import { choice, idParam, parseBody, text } from '../http/validate';
+import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
+import { countMembers, listMembers } from './memberships.store';
+import { actIn, addMember, changeRole, createOrganization, getSettings, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
+import { settingsPatch } from './settings';
+
+const newOrganization = z.object({ title: text(200) });
+const newMember = z.object({
+  email: z.email({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.') }),
+  role: choice(ROLES),
+  password: z.string().min(8, 'Ensure this field has at least 8 characters.').max(1024).optional(),
+  first_name: z.string().max(150).optional(),
+  last_name: z.string().max(150).optional(),
+});
+const roleChange = z.object({ role: choice(ROLES) });
+const tokenType = choice(['pat', 'legacy'] as const);
+
+export function orgsRouter(context: () => Context): Router {
+  const router = Router();
+  const auth = requireAuth(context);
+
+  route(router, '/api/jwt/settings', {
+    get: [auth, async (req, res) => void res.json(await getSettings(context(), principalOf(req)))],
+    post: [
+      auth,
+      async (req, res) => {
+        const principal = principalOf(req);
+        requireAdmin(principal);
+        res.json(await updateSettings(context(), principal, parseBody(settingsPatch, req.body), req.ip));
+      },
+    ],
+  });
+
+  route(router, '/api/organizations', {
+    get: [
+      auth,
+      async (req, res) => {
+        const memberships = await listOwnOrganizations(context(), principalOf(req));
+        res.json(memberships.map(({ role, organization }) => ({ id: organization.id, title: organization.title, role, created_at: iso(organization.createdAt) })));
+      },
+    ],
+    post: [
+      auth,
+      async (req, res) => {
+        const { title } = parseBody(newOrganization, req.body);
+        const org = await createOrganization(context(), principalOf(req), title, req.ip);
+        res.status(201).json({ id: org.id, title: org.title, created_at: iso(org.createdAt) });
+      },
+    ],
+  });
+
+  /** Resolves `:id` to an organization the request may act in (403/404 otherwise). */
+  const org = (req: Request) => actIn(context(), principalOf(req), idParam(req.params.id));
+
+  route(router, '/api/organizations/:id/memberships', {
+    get: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        requireAdmin(principalOf(req));
+        const page = readPage(req);
+        const ctx = context();
+        const [count, rows] = await Promise.all([countMembers(ctx.prisma, id), listMembers(ctx.prisma, id, page.skip, page.size)]);
+        const results = rows.map((m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, created_at: iso(m.createdAt) }));
+        res.json(pageBody(req, ctx.config.issuer, page, count, results));
+      },
+    ],
+    post: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        requireAdmin(principalOf(req));
+        const body = parseBody(newMember, req.body);
+        res.status(201).json(await addMember(context(), principalOf(req), id, { email: body.email, role: body.role, password: body.password, firstName: body.first_name, lastName: body.last_name }, req.ip));
+      },
+    ],
+  });
+
+  route(router, '/api/organizations/:id/memberships/:userId', {
+    patch: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        requireAdmin(principalOf(req));
+        const { role } = parseBody(roleChange, req.body);
+        const updated = await changeRole(context(), principalOf(req), id, idParam(req.params.userId), role, req.ip);
+        res.json({ user_id: updated.userId, role: updated.role, organization: id });
+      },
+    ],
+    delete: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        await removeMember(context(), principalOf(req), id, idParam(req.params.userId), req.ip);
+        res.status(204).end();
+      },
+    ],
+  });
+
+  route(router, '/api/organizations/:id/tokens', {
+    get: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        const page = readPage(req);
+        const ctx = context();
+        const { count, rows } = await listOrgTokens(ctx, principalOf(req), id, page);
+        const results = rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at) }));
+        res.json(pageBody(req, ctx.config.issuer, page, count, results));
+      },
+    ],
+  });
+
+  route(router, '/api/organizations/:id/tokens/:type/:tokenId', {
+    delete: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        const type = tokenType.safeParse(req.params.type);
+        if (!type.success) throw notFound();
+        await revokeOrgToken(context(), principalOf(req), id, type.data, idParam(req.params.tokenId), req.ip);
+        res.status(204).end();
+      },
+    ],
+  });
+
+  route(router, '/api/organizations/:id/audit-events', {
+    get: [
+      auth,
+      async (req, res) => {
+        const id = await org(req);
+        const page = readPage(req);
+        const ctx = context();
+        const { count, rows } = await listOrgAudit(ctx, principalOf(req), id, page);
+        const results = rows.map((e) => ({ id: Number(e.id), created_at: iso(e.createdAt), actor_user_id: e.actorUserId, action: e.action, target_type: e.targetType, target_id: e.targetId, ip: e.ip, details: e.details }));
+        res.json(pageBody(req, ctx.config.issuer, page, count, results));
+      },
+    ],
+  });
+
+  return router;
+}

@@ -1,0 +1,145 @@
+/**
+ * Organizations, their token settings and memberships: who may do what.
+ *
+ * A request acts in the organization its credential is bound to. An explicit
+ * `/api/organizations/{id}/…` must name that organization: another one the caller belongs to
+ * is 403, one they do not belong to is 404 (its existence is not theirs to learn).
+ */
+import { recordAudit } from '../audit/audit.store';
+import { forbidden, type Principal } from '../auth/principal';
+import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
+import type { Context } from '../context';
+import { AppError, notFound, validationError } from '../errors';
+import { hashPassword } from '../users/passwords';
+import { deleteMembership, findMembership, lockOwners, setRole } from './memberships.store';
+import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
+
+/** The organization `id` if the request may act in it (see the module comment). */
+export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
+  if (principal.organizationId === id) return id;
+  if (await findMembership(ctx.prisma, principal.userId, id)) {
+    throw forbidden(principal, 'Your credential is bound to another organization; switch active_organization and log in again.');
+  }
+  throw notFound();
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (!isOrgAdmin(principal.role)) throw forbidden(principal, 'Only owners and administrators may do this.');
+}
+
+export async function getSettings(ctx: Context, principal: Principal): Promise<TokenSettings> {
+  return settingsOf(await ctx.prisma.organization.findUniqueOrThrow({ where: { id: principal.organizationId } }));
+}
+
+/** Partial update, one transaction with its audit event (old and new values of what changed). */
+export async function updateSettings(ctx: Context, principal: Principal, patch: SettingsPatch, ip: string | undefined): Promise<TokenSettings> {
+  requireAdmin(principal);
+  return ctx.prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM organizations WHERE id = ${principal.organizationId} FOR UPDATE`;
+    if (!row) throw notFound();
+    const before = settingsOf(await tx.organization.findUniqueOrThrow({ where: { id: row.id } }));
+    const after = settingsOf(await tx.organization.update({ where: { id: row.id }, data: settingsColumns(patch) }));
+    const changed = (Object.keys(after) as (keyof TokenSettings)[]).filter((key) => before[key] !== after[key]);
+    if (changed.length) {
+      await recordAudit(tx, {
+        action: 'settings.updated',
+        organizationId: row.id,
+        actorUserId: principal.userId,
+        targetType: 'organization',
+        targetId: row.id,
+        ip,
+        details: { old: Object.fromEntries(changed.map((k) => [k, before[k]])), new: Object.fromEntries(changed.map((k) => [k, after[k]])) },
+      });
+    }
+    return after;
+  });
+}
+
+/** `POST /api/organizations`: the caller owns the new organization; their active one is unchanged. */
+export async function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
+  return ctx.prisma.$transaction(async (tx) => {
+    const org = await tx.organization.create({ data: { title, ...settingsColumns(ctx.config.defaultOrgSettings) } });
+    await tx.membership.create({ data: { userId: principal.userId, organizationId: org.id, role: 'owner' } });
+    await recordAudit(tx, { action: 'organization.created', organizationId: org.id, actorUserId: principal.userId, targetType: 'organization', targetId: org.id, ip, details: { owner_user_id: principal.userId, via: 'api' } });
+    return org;
+  });
+}
+
+export function listOwnOrganizations(ctx: Context, principal: Principal) {
+  return ctx.prisma.membership.findMany({
+    where: { userId: principal.userId },
+    orderBy: { organizationId: 'asc' },
+    select: { role: true, organization: { select: { id: true, title: true, createdAt: true } } },
+  });
+}
+
+/** `PATCH /api/current-user`: the organization the next login acts in. */
+export async function switchActiveOrganization(ctx: Context, principal: Principal, organizationId: number, ip: string | undefined): Promise<void> {
+  if (!(await findMembership(ctx.prisma, principal.userId, organizationId))) throw notFound();
+  await ctx.prisma.$transaction(async (tx) => {
+    await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
+    await recordAudit(tx, { action: 'user.active_organization_changed', organizationId, actorUserId: principal.userId, targetType: 'user', targetId: principal.userId, ip });
+  });
+}
+
+export interface NewMember {
+  readonly email: string;
+  readonly role: Role;
+  readonly password?: string | undefined;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
+}
+
+const noHigherThanYours = (principal: Principal) => forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
+
+/** Adds a user (new, with a password, or existing, keeping theirs) with a role at most the caller's. */
+export async function addMember(ctx: Context, principal: Principal, organizationId: number, member: NewMember, ip: string | undefined) {
+  requireAdmin(principal);
+  if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
+  const email = member.email.toLowerCase();
+  const existing = await ctx.prisma.user.findUnique({ where: { email }, select: { id: true } });
+  if (!existing && !member.password) throw validationError({ password: ['This field is required for a new user.'] });
+  const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
+  try {
+    return await ctx.prisma.$transaction(async (tx) => {
+      const user = existing ?? (await tx.user.create({ data: { email, passwordHash: passwordHash!, firstName: member.firstName ?? '', lastName: member.lastName ?? '', activeOrganizationId: organizationId } }));
+      await tx.membership.create({ data: { userId: user.id, organizationId, role: member.role } });
+      await recordAudit(tx, { action: 'membership.created', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: user.id, ip, details: { email, role: member.role, new_user: !existing } });
+      return { user_id: user.id, email, role: member.role, organization: organizationId };
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') throw new AppError(409, 'already_member', `${email} is already a member of this organization (or was added at the same moment).`);
+    throw err;
+  }
+}
+
+const lastOwner = () => new AppError(400, 'last_owner', 'An organization must keep at least one owner.');
+
+/** Changes a member's role: the caller must outrank or equal both the old and the new role. */
+export async function changeRole(ctx: Context, principal: Principal, organizationId: number, userId: number, role: Role, ip: string | undefined) {
+  requireAdmin(principal);
+  return ctx.prisma.$transaction(async (tx) => {
+    const owners = await lockOwners(tx, organizationId);
+    const current = await findMembership(tx, userId, organizationId);
+    if (!current) throw notFound();
+    if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
+    if (current.role === 'owner' && role !== 'owner' && owners.length === 1) throw lastOwner();
+    const updated = await setRole(tx, userId, organizationId, role);
+    await recordAudit(tx, { action: 'membership.updated', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { old: { role: current.role }, new: { role } } });
+    return updated;
+  });
+}
+
+/** Removes a member; their tokens for this organization stop on the next request. */
+export async function removeMember(ctx: Context, principal: Principal, organizationId: number, userId: number, ip: string | undefined): Promise<void> {
+  requireAdmin(principal);
+  await ctx.prisma.$transaction(async (tx) => {
+    const owners = await lockOwners(tx, organizationId);
+    const current = await findMembership(tx, userId, organizationId);
+    if (!current) throw notFound();
+    if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
+    if (current.role === 'owner' && owners.length === 1) throw lastOwner();
+    await deleteMembership(tx, userId, organizationId);
+    await recordAudit(tx, { action: 'membership.deleted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { role: current.role } });
+  });
+}
