@@ -5,6 +5,7 @@
  *   latchkey migrate                                  apply pending migrations, then exit
  *   latchkey create-admin --email E --password P --org TITLE
  *   latchkey keys rotate|list                         new signing key; list the keys
+ *   latchkey settings get|set --org ID [key=value...]  an organization's token settings
  *
  * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h).
  */
@@ -17,7 +18,10 @@ import { rotateSigningKey } from '../keys/keyring';
 import { SecretBox } from '../keys/secret-box';
 import { resolveSecretKey } from '../keys/secret-key';
 import { createLogger, type Logger } from '../logger';
+import { fieldErrors } from '../http/validate';
+import { applySettings } from '../orgs/orgs.service';
 import { createOrganizationWithOwner } from '../orgs/orgs.store';
+import { settingsOf, settingsPatch, type SettingsPatch } from '../orgs/settings';
 import { startServer } from '../server';
 import { hashPassword } from '../users/passwords';
 
@@ -27,7 +31,10 @@ const USAGE = `usage: latchkey <command>
   create-admin --email EMAIL --password PASSWORD --org TITLE
                                                    create an organization and its owner
   keys rotate                                      make a new signing key (old ones keep verifying)
-  keys list                                        list signing keys`;
+  keys list                                        list signing keys
+  settings get --org ID                            an organization's token settings
+  settings set --org ID key=value ...              change them (api_tokens_enabled, legacy_api_tokens_enabled,
+                                                   api_token_ttl_days, access_token_ttl_seconds)`;
 
 class UsageError extends Error {}
 
@@ -40,6 +47,37 @@ async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database
   } finally {
     await opened.close();
   }
+}
+
+/** `latchkey settings get|set --org ID [key=value ...]`: token policy as code, no UI needed. */
+async function settings(config: Config, logger: Logger, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { org: { type: 'string' } }, allowPositionals: true, strict: true });
+  const [action, ...pairs] = positionals;
+  if (!values.org || !/^\d+$/.test(values.org)) throw new UsageError('settings: --org ID is required');
+  const organizationId = Number(values.org);
+  let patch: SettingsPatch = {};
+  if (action === 'set') {
+    if (!pairs.length) throw new UsageError('settings set: give at least one key=value');
+    const raw: Record<string, string> = {};
+    for (const pair of pairs) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new UsageError(`settings set: "${pair}" is not key=value`);
+      raw[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const parsed = settingsPatch.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`settings set: ${Object.entries(fieldErrors(parsed.error)).map(([k, m]) => `${k}: ${m.join(' ')}`).join('; ')}`);
+    patch = parsed.data;
+  } else if (action !== 'get' || pairs.length) {
+    throw new UsageError('settings: get or set?');
+  }
+  return withDatabase(config, logger, async (db) => {
+    const result = action === 'set'
+      ? await applySettings(db.prisma, organizationId, patch, { actorUserId: null, via: 'cli' })
+      : await db.prisma.organization.findUnique({ where: { id: organizationId } }).then((org) => org && settingsOf(org));
+    if (!result) throw new Error(`no organization ${organizationId}`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  });
 }
 
 async function keys(config: Config, logger: Logger, args: string[]): Promise<number> {
@@ -133,6 +171,8 @@ export async function run(argv: string[]): Promise<number | undefined> {
         return await createAdmin(config, logger, rest);
       case 'keys':
         return await keys(config, logger, rest);
+      case 'settings':
+        return await settings(config, logger, rest);
       case undefined:
       case 'help':
       case '--help':

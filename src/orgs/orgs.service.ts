@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/audit.store';
 import { forbidden, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { Context } from '../context';
+import type { PrismaClient } from '../db/database';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
 import { deleteMembership, findMembership, lockOwners, setRole } from './memberships.store';
@@ -31,12 +32,22 @@ export async function getSettings(ctx: Context, principal: Principal): Promise<T
   return settingsOf(await ctx.prisma.organization.findUniqueOrThrow({ where: { id: principal.organizationId } }));
 }
 
-/** Partial update, one transaction with its audit event (old and new values of what changed). */
+/** `POST /api/jwt/settings`: owners and administrators only. */
 export async function updateSettings(ctx: Context, principal: Principal, patch: SettingsPatch, ip: string | undefined): Promise<TokenSettings> {
   requireAdmin(principal);
-  return ctx.prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM organizations WHERE id = ${principal.organizationId} FOR UPDATE`;
-    if (!row) throw notFound();
+  const updated = await applySettings(ctx.prisma, principal.organizationId, patch, { actorUserId: principal.userId, ip, via: 'api' });
+  if (!updated) throw notFound();
+  return updated;
+}
+
+/**
+ * A partial update in one transaction with its audit event (old and new values of what
+ * changed); shared by the API and `latchkey settings set`. Undefined: no such organization.
+ */
+export async function applySettings(prisma: PrismaClient, organizationId: number, patch: SettingsPatch, by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' }): Promise<TokenSettings | undefined> {
+  return prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM organizations WHERE id = ${organizationId} FOR UPDATE`;
+    if (!row) return undefined;
     const before = settingsOf(await tx.organization.findUniqueOrThrow({ where: { id: row.id } }));
     const after = settingsOf(await tx.organization.update({ where: { id: row.id }, data: settingsColumns(patch) }));
     const changed = (Object.keys(after) as (keyof TokenSettings)[]).filter((key) => before[key] !== after[key]);
@@ -44,11 +55,11 @@ export async function updateSettings(ctx: Context, principal: Principal, patch: 
       await recordAudit(tx, {
         action: 'settings.updated',
         organizationId: row.id,
-        actorUserId: principal.userId,
+        actorUserId: by.actorUserId,
         targetType: 'organization',
         targetId: row.id,
-        ip,
-        details: { old: Object.fromEntries(changed.map((k) => [k, before[k]])), new: Object.fromEntries(changed.map((k) => [k, after[k]])) },
+        ip: by.ip,
+        details: { via: by.via, old: Object.fromEntries(changed.map((k) => [k, before[k]])), new: Object.fromEntries(changed.map((k) => [k, after[k]])) },
       });
     }
     return after;
