@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const as = async (m: Member) => bearer(await loginAccess(t, m));
-const whoami = (headers: Record<string, string>) => request(t.app).get('/api/current-user/whoami').set(headers);
+const whoami = (headers: Record<string, string | undefined>) => request(t.app).get('/api/current-user/whoami').set(headers);
 const reset = async (m: Member) => {
   const res = await request(t.app).post('/api/current-user/reset-token/').set(await as(m));
   expect(res.status).toBe(201);

@@ -144,7 +144,7 @@ describe('the token inventory and the audit trail', () => {
     expect(res.body.results[0]).toEqual({ id: expect.any(Number), created_at: expect.any(String), actor_user_id: expect.any(Number), action: expect.any(String), target_type: expect.any(String), target_id: expect.any(String), ip: expect.any(String), details: expect.any(Object) });
     const actions = new Set<string>();
     for (let url: string | null = `${orgPath(owner, 'audit-events')}?page_size=100`; url; ) {
-      const page = await request(t.app).get(url.replace(t.config.issuer, '')).set(await as(owner));
+      const page: request.Response = await request(t.app).get(url.replace(t.config.issuer, '')).set(await as(owner));
       page.body.results.forEach((e: { action: string }) => actions.add(e.action));
       url = page.body.next;
     }
