@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { forwardAuthRouter } from './auth/forward-auth.routes';
 import { LOGIN_LIMITS, LoginThrottle } from './auth/throttle';
 import type { Config } from './config';
 import type { Context, Services } from './context';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(tokensRouter(context));
   app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
   app.use(legacyRouter(context));
+  app.use(forwardAuthRouter(context));
   app.use(orgsRouter(context));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound()));

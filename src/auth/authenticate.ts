@@ -32,7 +32,8 @@ const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentic
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-async function bearer(ctx: Context, token: string): Promise<Principal> {
+/** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
+export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
   const checked = await verifyAccess(token, verifyOptions(ctx));
   if (checked.kind === 'pat') {
@@ -80,7 +81,7 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();
-    return looksLikeJwt(value) ? bearer(ctx, value) : authenticateLegacy(ctx, value);
+    return looksLikeJwt(value) ? authenticateBearer(ctx, value) : authenticateLegacy(ctx, value);
   }
   const authorization = req.get('authorization');
   if (authorization !== undefined) {
@@ -93,7 +94,7 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
     const credentials = rest[0] ?? '';
     switch (scheme.toLowerCase()) {
       case 'bearer':
-        return bearer(ctx, credentials);
+        return authenticateBearer(ctx, credentials);
       case 'token':
         return authenticateLegacy(ctx, credentials);
       default:

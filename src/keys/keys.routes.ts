@@ -27,6 +27,8 @@ export function wellKnownRouter(context: () => Context, issuer: string): Router 
     response_types_supported: [],
     revocation_endpoint: `${issuer}/api/token/blacklist`,
     revocation_endpoint_auth_methods_supported: ['none'],
+    introspection_endpoint: `${issuer}/api/token/introspect`,
+    introspection_endpoint_auth_methods_supported: ['bearer'],
   });
   route(router, '/.well-known/oauth-authorization-server', {
     get: (_req, res) => {

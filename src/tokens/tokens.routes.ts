@@ -7,10 +7,13 @@ import type { Context } from '../context';
 import { iso, noStore } from '../http/responses';
 import { route } from '../http/routing';
 import { choice, idParam, integer, parseBody, text } from '../http/validate';
+import { introspect } from './introspection.service';
 import { blacklist, createPat, deletePat, listPats, refresh, rotate } from './tokens.service';
 
 /** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
 const refreshBody = z.object({ refresh: text() });
+
+const introspectBody = z.object({ token: z.string({ error: 'This field is required.' }), token_type_hint: z.string().optional() });
 
 const DEFAULT_NAME = 'Personal access token';
 
@@ -38,6 +41,17 @@ export function tokensRouter(context: () => Context): Router {
       await blacklist(ctx, value, () => authenticate(ctx, req), req.ip);
       res.status(204).end();
     },
+  });
+
+  // RFC 7662 §2.1: `token` (and an optional `token_type_hint`, which we do not need).
+  route(router, '/api/token/introspect', {
+    post: [
+      auth,
+      async (req, res) => {
+        const { token } = parseBody(introspectBody, req.body);
+        noStore(res).json(await introspect(context(), principalOf(req), token));
+      },
+    ],
   });
 
   route(router, '/api/token/rotate', {

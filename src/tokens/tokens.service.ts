@@ -21,6 +21,7 @@ import {
   countLivePats,
   revokeFamily,
   revokePat,
+  type PatForRefresh,
   type PersonalAccessToken,
 } from './tokens.store';
 import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
@@ -108,22 +109,36 @@ async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' |
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
 }
 
+/** A PAT that passed every check: its claims and its row. */
+export interface CheckedPat {
+  readonly claims: PatClaims;
+  readonly pat: PatForRefresh & { readonly memberRole: Role };
+}
+
 /**
- * `POST /api/token/refresh`: PAT → access token. Checks, in order and each with its own code:
- * the token itself (see {@link verifyPat}), then in one query its row (unknown → invalid,
- * revoked → blacklisted), the user (active), the membership, the organization's policy.
+ * Every check a PAT must pass, in order and each with its own code: the token itself (see
+ * {@link verifyPat}), then in one query its row (unknown → invalid, revoked → blacklisted),
+ * the user (active), the membership, the organization's policy. `presented` says whether its
+ * holder is using it (refresh, rotate): then a revoked one is audited, and a rotated one
+ * revokes its family. An introspecting resource server is not its holder.
  */
-export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
+export async function checkPat(ctx: Context, token: unknown, presented: { ip: string | undefined } | undefined): Promise<CheckedPat> {
   const claims = await verifyPat(token, verifyOptions(ctx));
   const pat = await findPatForRefresh(ctx.prisma, claims.jti);
   if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id) throw tokenError('token_invalid', 'Token is invalid');
   if (pat.revokedReason) {
-    await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip });
+    if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
     throw tokenError('token_blacklisted', 'Token is blacklisted');
   }
   if (!pat.userActive) throw tokenError('user_inactive', 'User is inactive');
   if (!pat.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
   if (!pat.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  return { claims, pat: { ...pat, memberRole: pat.memberRole } };
+}
+
+/** `POST /api/token/refresh`: PAT → access token, after {@link checkPat}. */
+export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
+  const { claims, pat } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
   return issueAccessToken(ctx, {
     userId: pat.userId,

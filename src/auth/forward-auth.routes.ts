@@ -1,0 +1,21 @@
+/**
+ * `/api/auth/verify`: forward authentication for nginx `auth_request` and Traefik
+ * ForwardAuth. 200 with the caller's identity in `X-Auth-*` headers, or the same 401 (with
+ * its challenge) any protected route would answer. Any method: proxies forward the original.
+ */
+import { Router } from 'express';
+import type { Context } from '../context';
+import { noStore } from '../http/responses';
+import { principalOf, requireAuth } from './authenticate';
+
+export function forwardAuthRouter(context: () => Context): Router {
+  const router = Router();
+  router.all('/api/auth/verify', requireAuth(context), (req, res) => {
+    const principal = principalOf(req);
+    noStore(res)
+      .set({ 'X-Auth-User-Id': String(principal.userId), 'X-Auth-Org-Id': String(principal.organizationId), 'X-Auth-Role': principal.role })
+      .status(200)
+      .end();
+  });
+  return router;
+}
