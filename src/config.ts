@@ -63,6 +63,7 @@ const schema = z
     LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),
     LATCHKEY_DEFAULT_ORG_SETTINGS: z.string().optional(),
+    LATCHKEY_STALE_GRACE_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -105,6 +106,11 @@ export interface Config {
   readonly patLimit: number;
   readonly sessionTtlSeconds: number;
   readonly trustProxy: boolean | number | string;
+  /**
+   * How long authentication keeps trusting its in-memory state after losing the change
+   * feed; then 503 until it is back. At most 30 s, the shortest access-token TTL.
+   */
+  readonly staleGraceSeconds: number;
   /** Token settings of a new organization: the contract's defaults, overridden by LATCHKEY_DEFAULT_ORG_SETTINGS. */
   readonly defaultOrgSettings: TokenSettings;
 }
@@ -161,5 +167,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlSeconds: e.LATCHKEY_SESSION_TTL_HOURS * 3600,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     defaultOrgSettings: parseDefaultOrgSettings(e.LATCHKEY_DEFAULT_ORG_SETTINGS),
+    staleGraceSeconds: e.LATCHKEY_STALE_GRACE_SECONDS,
   });
 }

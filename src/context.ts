@@ -1,3 +1,4 @@
+import type { AuthState } from './auth/state';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
 import type { Database, PrismaClient } from './db/database';
@@ -9,6 +10,7 @@ export interface Services {
   readonly database: Database;
   readonly keys: KeyRing;
   readonly usage: UsageRecorder;
+  readonly state: AuthState;
 }
 
 /** Everything a service function needs; routes get it from {@link AppDeps.services}. */
@@ -19,6 +21,8 @@ export interface Context {
   readonly keys: KeyRing;
   /** Notes token uses for `last_used_at`. */
   readonly usage: UsageRecorder;
+  /** The in-memory copy of what authentication reads (kept current by the change feed). */
+  readonly state: AuthState;
   /** Milliseconds since the epoch; tests freeze it. */
   readonly clock: () => number;
 }

@@ -13,6 +13,7 @@ import type { Services } from './context';
 import { describeUrl } from './db/database';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
+import { openLiveState, type LiveState } from './auth/state';
 import { UsageRecorder } from './auth/usage';
 import { KeyRing } from './keys/keyring';
 import { SecretBox } from './keys/secret-box';
@@ -41,6 +42,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let keyReload: NodeJS.Timeout | undefined;
   let usage: UsageRecorder | undefined;
   let usageFlush: NodeJS.Timeout | undefined;
+  let live: LiveState | undefined;
   const aborter = new AbortController();
 
   const app = createApp({ config, logger, services: () => services, migrations });
@@ -71,7 +73,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     usage = new UsageRecorder(db.prisma, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
-    services = { database: db, keys, usage };
+    live = await openLiveState({ database: db, embedded: opened.embedded, keys, clock: Date.now, staleGraceMs: config.staleGraceSeconds * 1000, logger });
+    services = { database: db, keys, usage, state: live.state };
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.
@@ -96,6 +99,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearInterval(keyReload);
       clearInterval(usageFlush);
       await usage?.flush();
+      await live?.close();
       await opened?.close();
       services = undefined;
       logger.info('stopped');

@@ -6,20 +6,19 @@
  *   Authorization: Token <key>   a legacy token
  *   session cookie               browser session; unsafe methods also need X-CSRFToken
  *
- * A signature is checked first (no database); then one query reads the user, their
- * membership, the org's policy and the PAT or session the token came from.
+ * A signature is checked first; then the user, their membership, the org's policy and the PAT,
+ * session or legacy token are looked up in memory (see AuthState): no database round trip.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { epochSeconds, type Context } from '../context';
-import { AppError } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
-import { findPrincipalState, findSession } from './auth.store';
 import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
 import type { Principal } from './principal';
-import { isRole, lower } from './roles';
+import { isRole, lower, type Role } from './roles';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -32,6 +31,16 @@ const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentic
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+/** The user (active), their membership role in the org: shared by every credential. */
+async function member(ctx: Context, userId: number, organizationId: number, fail: (code: ErrorCode, detail: string) => AppError): Promise<Role> {
+  const user = await ctx.state.user(userId);
+  if (!user) throw fail('user_not_found', 'User not found');
+  if (!user.active) throw fail('user_inactive', 'User is inactive');
+  const role = await ctx.state.role(userId, organizationId);
+  if (!role) throw fail('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  return role;
+}
+
 /** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
 export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
@@ -42,21 +51,25 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   const { claims } = checked;
   const userId = Number(claims.user_id);
   if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
-  const state = await findPrincipalState(ctx.prisma, { userId, organizationId: claims.org_id, pat: claims.pat ?? null, sid: claims.sid ?? null, now: new Date(ctx.clock()) });
-  if (!state) throw tokenError('user_not_found', 'User not found');
-  if (!state.userActive) throw tokenError('user_inactive', 'User is inactive');
+  const organizationId = claims.org_id;
+  const role = await member(ctx, userId, organizationId, tokenError);
   if (claims.pat !== undefined) {
-    if (!state.patFound) throw tokenError('token_invalid', 'Token is invalid');
-    if (state.patRevoked) throw tokenError('token_blacklisted', 'Token is blacklisted');
-  } else if (!state.sessionLive) {
-    throw tokenError('session_ended', 'The session this token was issued for has ended; log in again.');
+    const pat = await ctx.state.pat(claims.pat);
+    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw tokenError('token_invalid', 'Token is invalid');
+    if (pat.revoked) throw tokenError('token_blacklisted', 'Token is blacklisted');
+  } else {
+    const session = await ctx.state.session(claims.sid!);
+    if (!session || session.ended || session.expiresAt <= ctx.clock() || session.userId !== userId) {
+      throw tokenError('session_ended', 'The session this token was issued for has ended; log in again.');
+    }
   }
-  if (!state.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
   // Login tokens are not API tokens: an admin must be able to switch PATs back on.
-  if (claims.pat !== undefined && !state.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
-  if (claims.pat !== undefined) ctx.usage.touch('pat', claims.pat);
+  if (claims.pat !== undefined) {
+    if (!(await ctx.state.policy(organizationId))?.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+    ctx.usage.touch('pat', claims.pat);
+  }
   const credential = claims.pat !== undefined ? { kind: 'pat_access' as const, pat: claims.pat } : { kind: 'login_access' as const, sid: claims.sid! };
-  return { userId, organizationId: claims.org_id, role: lower(claims.role, state.memberRole), credential, scheme: 'Bearer' };
+  return { userId, organizationId, role: lower(claims.role, role), credential, scheme: 'Bearer' };
 }
 
 const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
@@ -64,20 +77,20 @@ const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has 
 
 async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
   const parts = SESSION_VALUE.exec(value);
-  const row = parts ? await findSession(ctx.prisma, parts[1]!) : null;
-  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.endedAt || row.expiresAt.getTime() <= ctx.clock()) throw sessionEnded();
+  const row = parts ? await ctx.state.session(parts[1]!) : undefined;
+  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock()) throw sessionEnded();
   if (!SAFE_METHODS.has(req.method)) {
     const cookie = readCookie(req, CSRF_COOKIE);
     const header = req.get(CSRF_HEADER);
     if (!cookie || !header || !safeEqual(cookie, header)) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
   }
-  const state = await findPrincipalState(ctx.prisma, { userId: row.userId, organizationId: row.organizationId, pat: null, sid: row.id, now: new Date(ctx.clock()) });
-  if (!state?.userActive || !state.memberRole || !state.sessionLive) throw sessionEnded();
-  return { userId: row.userId, organizationId: row.organizationId, role: state.memberRole, credential: { kind: 'session', sid: row.id }, scheme: 'Session' };
+  const role = await member(ctx, row.userId, row.organizationId, () => sessionEnded());
+  return { userId: row.userId, organizationId: row.organizationId, role, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };
 }
 
 /** The request's principal; 401 when it carries no credentials or bad ones. */
 export async function authenticate(ctx: Context, req: Request): Promise<Principal> {
+  ctx.state.assertFresh();
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();

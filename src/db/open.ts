@@ -6,6 +6,8 @@ import { startEmbedded } from './embedded';
 
 export interface OpenDatabase {
   readonly database: Database;
+  /** PGlite in this process: one connection, one process. */
+  readonly embedded: boolean;
   /** Closes the pool, then the embedded database if there is one. */
   close(): Promise<void>;
 }
@@ -23,6 +25,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { po
     });
     return {
       database,
+      embedded: embedded !== undefined,
       async close() {
         await database.close();
         await embedded?.stop();

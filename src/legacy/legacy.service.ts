@@ -9,7 +9,7 @@ import { AppError, type ErrorCode } from '../errors';
 import { sha256Hex } from '../secrets';
 import { lockMembership } from '../orgs/memberships.store';
 import { generateLegacyToken, isWellFormedLegacyToken, legacyHint } from './legacy-token';
-import { findLegacyForAuth, findLiveLegacy, replaceLegacy } from './legacy.store';
+import { findLiveLegacy, replaceLegacy } from './legacy.store';
 
 export const LEGACY_DISABLED_DETAIL =
   'Authentication token no longer valid: legacy token authentication has been disabled for this organization';
@@ -17,17 +17,19 @@ export const LEGACY_DISABLED_DETAIL =
 /** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
 export const legacyError = (code: ErrorCode, detail: string) => new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
 
-/** Resolves a legacy token to its principal. A malformed or mistyped token costs no query. */
+/** Resolves a legacy token to its principal. A malformed or mistyped token costs no lookup. */
 export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
   if (!value) throw legacyError('token_malformed', 'Invalid token header. No credentials provided.');
   if (!isWellFormedLegacyToken(value)) throw legacyError('token_invalid', 'Invalid token.');
-  const token = await findLegacyForAuth(ctx.prisma, sha256Hex(value));
-  if (!token || token.revoked) throw legacyError('token_invalid', 'Invalid token.');
-  if (!token.userActive) throw legacyError('user_inactive', 'User inactive or deleted.');
-  if (!token.memberRole) throw legacyError('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  if (!token.legacyEnabled) throw legacyError('token_type_disabled', LEGACY_DISABLED_DETAIL);
+  const token = await ctx.state.legacy(sha256Hex(value));
+  if (!token) throw legacyError('token_invalid', 'Invalid token.');
+  const user = await ctx.state.user(token.userId);
+  if (!user?.active) throw legacyError('user_inactive', 'User inactive or deleted.');
+  const role = await ctx.state.role(token.userId, token.organizationId);
+  if (!role) throw legacyError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  if (!(await ctx.state.policy(token.organizationId))?.legacyEnabled) throw legacyError('token_type_disabled', LEGACY_DISABLED_DETAIL);
   ctx.usage.touch('legacy', token.id);
-  return { userId: token.userId, organizationId: token.organizationId, role: token.memberRole, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
+  return { userId: token.userId, organizationId: token.organizationId, role, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
 }
 
 export interface LegacyDescription {
@@ -58,5 +60,6 @@ export async function resetLegacy(ctx: Context, principal: Principal, ip: string
     const { created, revoked } = await replaceLegacy(tx, { userId: principal.userId, organizationId: principal.organizationId, tokenHash: sha256Hex(token), hint: legacyHint(token), now });
     await recordAudit(tx, { action: 'legacy_token.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'legacy_token', targetId: created.id, ip, details: { replaced: revoked } });
   });
+  await ctx.state.sync();
   return token;
 }

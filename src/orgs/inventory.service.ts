@@ -65,6 +65,7 @@ export async function revokeOrgToken(ctx: Context, principal: Principal, organiz
       await recordAudit(tx, { action: 'legacy_token.revoked', organizationId, actorUserId: principal.userId, targetType: 'legacy_token', targetId: id, ip, details: { via: 'inventory' } });
     }
   });
+  await ctx.state.sync();
 }
 
 export async function listOrgAudit(ctx: Context, principal: Principal, organizationId: number, page: Page) {

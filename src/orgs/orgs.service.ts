@@ -37,6 +37,7 @@ export async function updateSettings(ctx: Context, principal: Principal, patch: 
   requireAdmin(principal);
   const updated = await applySettings(ctx.prisma, principal.organizationId, patch, { actorUserId: principal.userId, ip, via: 'api' });
   if (!updated) throw notFound();
+  await ctx.state.sync();
   return updated;
 }
 
@@ -91,6 +92,7 @@ export async function switchActiveOrganization(ctx: Context, principal: Principa
     await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
     await recordAudit(tx, { action: 'user.active_organization_changed', organizationId, actorUserId: principal.userId, targetType: 'user', targetId: principal.userId, ip });
   });
+  await ctx.state.sync();
 }
 
 export interface NewMember {
@@ -112,12 +114,14 @@ export async function addMember(ctx: Context, principal: Principal, organization
   if (!existing && !member.password) throw validationError({ password: ['This field is required for a new user.'] });
   const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
   try {
-    return await ctx.prisma.$transaction(async (tx) => {
+    const added = await ctx.prisma.$transaction(async (tx) => {
       const user = existing ?? (await tx.user.create({ data: { email, passwordHash: passwordHash!, firstName: member.firstName ?? '', lastName: member.lastName ?? '', activeOrganizationId: organizationId } }));
       await tx.membership.create({ data: { userId: user.id, organizationId, role: member.role } });
       await recordAudit(tx, { action: 'membership.created', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: user.id, ip, details: { email, role: member.role, new_user: !existing } });
       return { user_id: user.id, email, role: member.role, organization: organizationId };
     });
+    await ctx.state.sync();
+    return added;
   } catch (err) {
     if ((err as { code?: string }).code === 'P2002') throw new AppError(409, 'already_member', `${email} is already a member of this organization (or was added at the same moment).`);
     throw err;
@@ -129,7 +133,7 @@ const lastOwner = () => new AppError(400, 'last_owner', 'An organization must ke
 /** Changes a member's role: the caller must outrank or equal both the old and the new role. */
 export async function changeRole(ctx: Context, principal: Principal, organizationId: number, userId: number, role: Role, ip: string | undefined) {
   requireAdmin(principal);
-  return ctx.prisma.$transaction(async (tx) => {
+  const changed = await ctx.prisma.$transaction(async (tx) => {
     const owners = await lockOwners(tx, organizationId);
     const current = await findMembership(tx, userId, organizationId);
     if (!current) throw notFound();
@@ -139,6 +143,8 @@ export async function changeRole(ctx: Context, principal: Principal, organizatio
     await recordAudit(tx, { action: 'membership.updated', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { old: { role: current.role }, new: { role } } });
     return updated;
   });
+  await ctx.state.sync();
+  return changed;
 }
 
 /** Removes a member; their tokens for this organization stop on the next request. */
@@ -153,4 +159,5 @@ export async function removeMember(ctx: Context, principal: Principal, organizat
     await deleteMembership(tx, userId, organizationId);
     await recordAudit(tx, { action: 'membership.deleted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { role: current.role } });
   });
+  await ctx.state.sync();
 }

@@ -106,6 +106,7 @@ async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' |
     const revoked = await revokeFamily(tx, pat.familyId, now);
     await recordAudit(tx, { action: 'pat.family_revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { family_id: pat.familyId, revoked, reason: 'rotated token presented again' } });
   });
+  await ctx.state.sync();
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
 }
 
@@ -267,6 +268,7 @@ export async function blacklist(ctx: Context, value: string, principal: () => Pr
     actorUserId = caller.userId;
   }
   if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId, ip }, 'blacklist'))) throw blacklistMiss();
+  await ctx.state.sync();
 }
 
 /** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
@@ -274,6 +276,7 @@ export async function deletePat(ctx: Context, principal: Principal, id: number, 
   const pat = await findPatById(ctx.prisma, id);
   if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw notFound();
   if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw notFound();
+  await ctx.state.sync();
 }
 
 const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refresh token'] }, 'Invalid refresh token');
@@ -308,5 +311,6 @@ export async function rotate(ctx: Context, principal: Principal, value: unknown,
     await refuseRevoked(ctx, { ...pat, revokedReason: 'rotated' }, who);
     throw invalidRefresh();
   }
+  await ctx.state.sync();
   return issued.token;
 }

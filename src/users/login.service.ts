@@ -71,4 +71,5 @@ export async function logout(ctx: Context, principal: Principal, ip: string | un
       await recordAudit(tx, { action: 'session.ended', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'session', targetId: sid, ip });
     }
   });
+  await ctx.state.sync();
 }

@@ -11,7 +11,6 @@ import { integer, parseBody, text } from '../http/validate';
 import { switchActiveOrganization } from '../orgs/orgs.service';
 import type { Principal } from '../auth/principal';
 import { login, logout } from './login.service';
-import { findUserById } from './users.store';
 
 const loginBody = z.object({
   email: text(254),
@@ -47,9 +46,9 @@ export function usersRouter(context: () => Context, throttle: LoginThrottle): Ro
 
   /** `active_organization` is the user's (what the next login acts in); `role` is this request's. */
   const whoami = async (principal: Principal) => {
-    const user = await findUserById(context().prisma, principal.userId);
+    const user = await context().state.user(principal.userId);
     if (!user) throw new TypeError(`principal user ${principal.userId} vanished`);
-    return { id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName, active_organization: user.activeOrganizationId, role: principal.role };
+    return { id: principal.userId, email: user.email, first_name: user.firstName, last_name: user.lastName, active_organization: user.activeOrganizationId, role: principal.role };
   };
 
   route(router, '/api/current-user/whoami', {

@@ -83,12 +83,14 @@ describe('access tokens on a protected route', () => {
   it('stops while PATs are disabled for the org; a login token keeps working', async () => {
     const login = await loginAccess(t, alice);
     await t.database.prisma.organization.update({ where: { id: alice.organizationId }, data: { apiTokensEnabled: false } });
+    await t.state.sync();
     try {
       await expectRefused(bearer(access), 'token_type_disabled');
       await expectRefused({ 'X-Api-Key': access }, 'token_type_disabled');
       expect((await whoami(bearer(login))).status).toBe(200);
     } finally {
       await t.database.prisma.organization.update({ where: { id: alice.organizationId }, data: { apiTokensEnabled: true } });
+      await t.state.sync();
     }
     expect((await whoami(bearer(access))).status).toBe(200);
   });
@@ -97,6 +99,7 @@ describe('access tokens on a protected route', () => {
     const bob = await createMember(t, { organizationId: alice.organizationId, role: 'manager' });
     const bobAccess = await refreshAccess(t, (await createPat(t, bob)).token);
     await t.database.prisma.membership.update({ where: { userId_organizationId: { userId: bob.userId, organizationId: alice.organizationId } }, data: { role: 'annotator' } });
+    await t.state.sync();
     expect((await whoami(bearer(bobAccess))).body.role).toBe('annotator');
   });
 
@@ -107,12 +110,15 @@ describe('access tokens on a protected route', () => {
     };
     const inactive = await make();
     await t.database.prisma.user.update({ where: { id: inactive.member.userId }, data: { isActive: false } });
+    await t.state.sync();
     await expectRefused(bearer(inactive.access), 'user_inactive');
     const removed = await make();
     await t.database.prisma.membership.delete({ where: { userId_organizationId: { userId: removed.member.userId, organizationId: alice.organizationId } } });
+    await t.state.sync();
     await expectRefused(bearer(removed.access), 'not_a_member');
     const deleted = await make();
     await t.database.prisma.user.delete({ where: { id: deleted.member.userId } });
+    await t.state.sync();
     await expectRefused(bearer(deleted.access), 'user_not_found');
   });
 });

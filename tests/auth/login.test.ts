@@ -50,6 +50,7 @@ describe('POST /api/auth/login', () => {
   it('answers a deactivated user as a wrong password', async () => {
     const bob = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
     await t.database.prisma.user.update({ where: { id: bob.userId }, data: { isActive: false } });
+    await t.state.sync();
     const res = await login({ email: bob.email, password: PASSWORD }, '10.0.0.3');
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('invalid_credentials');

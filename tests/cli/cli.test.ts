@@ -14,7 +14,7 @@ describe('the latchkey command', () => {
 
   it('migrate applies pending migrations, then finds nothing to do', async () => {
     const first = await runCli(['migrate'], env());
-    expect(first).toMatchObject({ code: 0, stdout: 'applied 20261123000000_init\n' });
+    expect(first).toMatchObject({ code: 0, stdout: 'applied 20261123000000_init, 20261124000000_change_notifications\n' });
     expect(await runCli(['migrate'], env())).toMatchObject({ code: 0, stdout: 'database schema up to date\n' });
   });
 

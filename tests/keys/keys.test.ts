@@ -96,6 +96,7 @@ describe('signing keys (ES256 default)', () => {
     await request(t.app).post('/api/token/blacklist').send({ refresh: pat.token }).expect(204);
     // Every other PAT of `kid`'s era is revoked too, so only the grace remains.
     await t.database.prisma.personalAccessToken.updateMany({ where: { kid, revokedAt: null }, data: { revokedAt: new Date(t.clock()), revokedReason: 'revoked' } });
+    await t.state.sync();
     ({ retired } = await rotateSigningKey(t.database.prisma, t.box, 'ES256', later(KEY_RETIREMENT_GRACE_SECONDS + 120)));
     expect(retired).toContain(kid);
     await t.keys.reload();

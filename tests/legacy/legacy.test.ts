@@ -10,6 +10,7 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
   await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.state.sync();
 });
 afterAll(() => t.close());
 
@@ -82,8 +83,8 @@ describe('legacy tokens', () => {
     expect(await queriesDuring(async () => (res = await whoami({ Authorization: `Token ${typo}` })))).toBe(0);
     expect(res!.status).toBe(401);
     expect(res!.body.detail).toBe('Invalid token.');
-    // The counter does count: a real token costs a query.
-    expect(await queriesDuring(() => whoami({ Authorization: `Token ${token}` }))).toBeGreaterThan(0);
+    // The counter does count: an endpoint that reads the database is seen.
+    expect(await queriesDuring(() => request(t.app).get('/api/current-user/token').set('Authorization', `Token ${token}`))).toBeGreaterThan(0);
   });
 
   it.each([
@@ -102,6 +103,7 @@ describe('legacy tokens', () => {
   it('stops while legacy tokens are disabled for the org, and works again when re-enabled', async () => {
     const token = await reset(owner);
     await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: false } });
+    await t.state.sync();
     try {
       for (const headers of [{ Authorization: `Token ${token}` }, { 'X-Api-Key': token }]) {
         const res = await whoami(headers);
@@ -114,6 +116,7 @@ describe('legacy tokens', () => {
       expect((await request(t.app).post('/api/current-user/reset-token').set(await as(owner))).status).toBe(403);
     } finally {
       await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+      await t.state.sync();
     }
     expect((await whoami({ Authorization: `Token ${token}` })).status).toBe(200);
   });
@@ -122,8 +125,10 @@ describe('legacy tokens', () => {
     const member = await createMember(t, { organizationId: owner.organizationId, role: 'annotator' });
     const token = await reset(member);
     await t.database.prisma.user.update({ where: { id: member.userId }, data: { isActive: false } });
+    await t.state.sync();
     expect((await whoami({ Authorization: `Token ${token}` })).body.code).toBe('user_inactive');
     await t.database.prisma.user.update({ where: { id: member.userId }, data: { isActive: true } });
+    await t.state.sync();
     await request(t.app).delete(`/api/organizations/${owner.organizationId}/memberships/${member.userId}`).set(await as(owner)).expect(204);
     expect((await whoami({ Authorization: `Token ${token}` })).body.code).toBe('not_a_member');
   });

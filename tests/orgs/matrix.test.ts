@@ -16,6 +16,7 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
   await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.state.sync();
   pat = (await createPat(t, owner)).token;
   access = await refreshAccess(t, pat);
   legacy = (await request(t.app).post('/api/current-user/reset-token').set(bearer(await loginAccess(t, owner)))).body.token;
@@ -49,6 +50,7 @@ describe.each([
 ])('api_tokens_enabled=%s, legacy_api_tokens_enabled=%s', (api, legacyOn) => {
   beforeAll(async () => {
     await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokensEnabled: true } });
+    await t.state.sync();
     toRotate = (await createPat(t, owner, { name: 'to rotate' })).token;
     await request(t.app).post('/api/jwt/settings').set(bearer(await loginAccess(t, owner))).send({ api_tokens_enabled: api, legacy_api_tokens_enabled: legacyOn }).expect(200);
   });

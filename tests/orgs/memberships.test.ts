@@ -113,6 +113,7 @@ describe('memberships', () => {
 describe('the token inventory and the audit trail', () => {
   it('lists every PAT and legacy token of the org with metadata and no secret; admins revoke any', async () => {
     await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+    await t.state.sync();
     const pat = await createPat(t, manager, { name: 'inventory' });
     const legacy = (await request(t.app).post('/api/current-user/reset-token').set(await as(manager))).body.token as string;
     const res = await request(t.app).get(orgPath(owner, 'tokens')).set(await as(admin));

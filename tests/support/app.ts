@@ -5,6 +5,7 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
+import { AuthState, openLiveState } from '../../src/auth/state';
 import { UsageRecorder } from '../../src/auth/usage';
 import { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
@@ -35,6 +36,7 @@ export interface TestApp {
   readonly database: Database;
   readonly keys: KeyRing;
   readonly usage: UsageRecorder;
+  readonly state: AuthState;
   readonly box: SecretBox;
   readonly logs: LogSink;
   readonly clock: FrozenClock;
@@ -73,12 +75,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const box = new SecretBox(config.secretKey!);
   const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock });
   const usage = new UsageRecorder(database.prisma, clock, logs.logger);
-  const services = { database, keys, usage };
+  const live = await openLiveState({ database, embedded: db.poolSize === 1, keys, clock, staleGraceMs: config.staleGraceSeconds * 1000, logger: logs.logger });
+  const services = { database, keys, usage, state: live.state };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, usage, box, logs, clock,
+    app, config, db, database, keys, usage, state: live.state, box, logs, clock,
     async close() {
-      await database.close();
+      await live.close();
+      // A test may have ended the pool itself.
+      await database.close().catch(() => undefined);
       await db.drop();
     },
   };

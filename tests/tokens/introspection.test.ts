@@ -12,6 +12,7 @@ beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
   await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.state.sync();
   // A resource server authenticates with a PAT-derived access token of its own.
   service = bearer(await refreshAccess(t, (await createPat(t, owner, { name: 'resource server' })).token));
   outsider = await createMember(t);

@@ -47,6 +47,7 @@ describe('POST /api/token/', () => {
 
   it('refuses an expiry beyond the organization’s api_token_ttl_days', async () => {
     await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokenTtlDays: 30 } });
+    await t.state.sync();
     try {
       const res = await request(t.app).post('/api/token/').set(await as(manager)).send({ expires_in_days: 31 });
       expect(res.status).toBe(400);
@@ -56,6 +57,7 @@ describe('POST /api/token/', () => {
       await request(t.app).delete(`/api/token/${ok.body.id}`).set(await as(manager)).expect(204);
     } finally {
       await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokenTtlDays: 73_000 } });
+      await t.state.sync();
     }
   });
 
@@ -90,12 +92,14 @@ describe('POST /api/token/', () => {
 
   it('is refused with 403 while PATs are disabled for the organization', async () => {
     await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: false } });
+    await t.state.sync();
     try {
       const res = await request(t.app).post('/api/token/').set(await as(outsider));
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('token_type_disabled');
     } finally {
       await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: true } });
+      await t.state.sync();
     }
   });
 });
@@ -241,12 +245,14 @@ describe('POST /api/token/rotate/', () => {
     expect((await request(t.app).post('/api/token/rotate').send({ refresh: token })).status).toBe(401);
     const headers = await as(outsider);
     await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: false } });
+    await t.state.sync();
     try {
       const res = await request(t.app).post('/api/token/rotate').set(headers).send({ refresh: token });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('token_type_disabled');
     } finally {
       await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: true } });
+      await t.state.sync();
     }
   });
 });

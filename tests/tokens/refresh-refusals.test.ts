@@ -143,6 +143,7 @@ describe('refresh: state in the database', () => {
     const bob = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
     const { token } = await createPat(t, bob);
     await t.database.prisma.user.update({ where: { id: bob.userId }, data: { isActive: false } });
+    await t.state.sync();
     await expectRefused({ refresh: token }, 'user_inactive', 'User is inactive');
   });
 
@@ -150,6 +151,7 @@ describe('refresh: state in the database', () => {
     const carol = await createMember(t, { organizationId: alice.organizationId, role: 'reviewer' });
     const { token } = await createPat(t, carol);
     await t.database.prisma.membership.delete({ where: { userId_organizationId: { userId: carol.userId, organizationId: alice.organizationId } } });
+    await t.state.sync();
     await expectRefused({ refresh: token }, 'not_a_member', 'User is no longer a member of the organization this token was issued for');
   });
 
@@ -157,6 +159,7 @@ describe('refresh: state in the database', () => {
     const dave = await createMember(t, { organizationId: alice.organizationId, role: 'reviewer' });
     const { token } = await createPat(t, dave);
     await t.database.prisma.user.delete({ where: { id: dave.userId } });
+    await t.state.sync();
     await expectRefused({ refresh: token }, 'token_invalid', 'Token is invalid');
   });
 
@@ -164,14 +167,17 @@ describe('refresh: state in the database', () => {
     const erin = await createMember(t, { role: 'owner' });
     const { token } = await createPat(t, erin);
     await t.database.prisma.organization.update({ where: { id: erin.organizationId }, data: { apiTokensEnabled: false } });
+    await t.state.sync();
     await expectRefused({ refresh: token }, 'token_type_disabled', 'Personal access tokens are disabled for this organization.');
     await t.database.prisma.organization.update({ where: { id: erin.organizationId }, data: { apiTokensEnabled: true } });
+    await t.state.sync();
     expect((await refresh({ refresh: token })).status).toBe(200);
   });
 
   it('uses the organization’s access_token_ttl_seconds', async () => {
     const frank = await createMember(t);
     await t.database.prisma.organization.update({ where: { id: frank.organizationId }, data: { accessTokenTtlSeconds: 60 } });
+    await t.state.sync();
     const { payload } = decodeJwt(await refreshAccess(t, (await createPat(t, frank)).token));
     expect((payload.exp as number) - (payload.iat as number)).toBe(60);
   });
