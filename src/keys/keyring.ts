@@ -17,6 +17,8 @@ import type { SecretBox } from './secret-box';
 export const KEY_RETIREMENT_GRACE_SECONDS = 3600 + 300;
 /** An unknown kid reloads the keys from the database at most this often. */
 const RELOAD_ON_MISS_INTERVAL_MS = 5_000;
+/** Tokens whose signature was verified, remembered until they expire (bounded). */
+const MAX_VERIFIED = 10_000;
 
 export interface Signer {
   readonly kid: string;
@@ -62,6 +64,7 @@ export class KeyRing {
   #jwks: { keys: JsonWebKey[] } = { keys: [] };
   #lastReload = 0;
   #reloading: Promise<void> | undefined;
+  readonly #verified = new Map<string, { readonly value: unknown; readonly until: number }>();
 
   private constructor(private readonly options: KeyRingOptions) {}
 
@@ -103,6 +106,8 @@ export class KeyRing {
     if (this.#signer?.kid !== signing.kid) {
       this.#signer = { kid: signing.kid, alg: signing.alg, key: importSignKey(signing.alg, box.open(signing.privateKeyEncrypted, `signing key ${signing.kid}`)) };
     }
+    // A key that stopped verifying takes the signatures it vouched for with it.
+    if ([...this.#verifiers.keys()].some((kid) => !verifiers.has(kid))) this.#verified.clear();
     this.#verifiers = verifiers;
     this.#jwks = { keys: rows.filter((row) => row.publicJwk !== null).map((row) => row.publicJwk as JsonWebKey) };
   }
@@ -117,6 +122,25 @@ export class KeyRing {
     if (known || Date.now() - this.#lastReload < RELOAD_ON_MISS_INTERVAL_MS) return known;
     await this.reload();
     return this.#verifiers.get(kid);
+  }
+
+  /**
+   * A token whose signature already verified, so a token used many times costs one signature
+   * check. Only the signature is remembered: every claim is checked on every use.
+   */
+  recall<T>(token: string): T | undefined {
+    const entry = this.#verified.get(token);
+    if (!entry) return undefined;
+    if (entry.until > Date.now()) return entry.value as T;
+    this.#verified.delete(token);
+    return undefined;
+  }
+
+  /** Remembers a verified token until `until` (ms since the epoch); the oldest go first when full. */
+  remember(token: string, value: unknown, until: number): void {
+    if (until <= Date.now()) return;
+    if (this.#verified.size >= MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, { value, until });
   }
 
   /** RFC 7517 JWK Set of every key that verifies (none under HS256: it has no public half). */

@@ -62,6 +62,9 @@ export function tokenError(code: ErrorCode, detail: string): AppError {
 const fail = (code: keyof typeof TOKEN_DETAIL) => tokenError(code, TOKEN_DETAIL[code]);
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+/** The largest configurable leeway: a remembered signature outlives exp by at most this. */
+const MAX_LEEWAY_MS = 300_000;
 /** Far above any token we issue; keeps hostile input cheap to refuse. */
 const MAX_TOKEN_LENGTH = 8192;
 
@@ -100,6 +103,8 @@ export function decodeUnverified(token: unknown, parts: 2 | 3 = 3): Decoded | un
 
 /** Shape, then the signature under the pinned algorithm of the key `kid` names. */
 async function verifySignature(token: unknown, keys: KeyRing): Promise<Decoded> {
+  const known = typeof token === 'string' ? keys.recall<Decoded>(token) : undefined;
+  if (known) return known;
   const decoded = decodeUnverified(token);
   if (!decoded) throw fail('token_malformed');
   const verifier = await keys.verifier(decoded.header.kid as string);
@@ -110,6 +115,7 @@ async function verifySignature(token: unknown, keys: KeyRing): Promise<Decoded> 
   } catch {
     throw fail('token_invalid');
   }
+  if (isNumericDate(decoded.payload.exp)) keys.remember(token as string, decoded, Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_MS);
   return decoded;
 }
 
@@ -122,7 +128,7 @@ export interface VerifyOptions {
   readonly now: number;
 }
 
-const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
 function checkTimes(payload: Record<string, unknown>, options: VerifyOptions): void {
