@@ -114,9 +114,23 @@ function fromBodyParser(err: unknown): AppError | undefined {
   }
 }
 
+/** Prisma's "can't reach / lost / timed out waiting for" the database, and the same from pg and the OS. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03']);
+
+/** True when `err` (or a cause of it) says the database cannot be reached: a 503, not a 500. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    if (e instanceof Error && /Connection terminated|connection timeout|Can't reach database server/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Normalizes anything thrown into an AppError; unknown errors become an opaque 500. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) return serviceUnavailable('The database is unreachable; try again shortly.', err);
   return fromBodyParser(err) ?? new AppError(500, 'internal_error', 'Internal server error.', { cause: err });
 }
 

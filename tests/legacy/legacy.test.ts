@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, createMember, loginAccess, type Member } from '../support/factories';
+import { queriesDuring as countQueries } from '../support/queries';
 
 let t: TestApp;
 let owner: Member;
@@ -23,22 +24,7 @@ const reset = async (m: Member) => {
   return res.body.token as string;
 };
 
-/** Counts the statements the app sends to Postgres while `fn` runs. */
-async function queriesDuring(fn: () => Promise<unknown>): Promise<number> {
-  const pool = t.database.pool;
-  const original = pool.query.bind(pool);
-  const connect = pool.connect.bind(pool);
-  let count = 0;
-  pool.query = ((...args: Parameters<typeof pool.query>) => (count++, original(...args))) as typeof pool.query;
-  pool.connect = ((...args: Parameters<typeof pool.connect>) => (count++, connect(...args))) as typeof pool.connect;
-  try {
-    await fn();
-  } finally {
-    pool.query = original as typeof pool.query;
-    pool.connect = connect as typeof pool.connect;
-  }
-  return count;
-}
+const queriesDuring = (fn: () => Promise<unknown>) => countQueries(t.database, fn);
 
 describe('legacy tokens', () => {
   it('is shown once, prefixed and checksummed; the database holds only its SHA-256', async () => {

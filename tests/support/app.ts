@@ -11,6 +11,7 @@ import { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
+import { startProxy, type CuttableProxy } from './proxy';
 
 /** Every log line written, raw (as it would reach stdout). */
 export interface LogSink {
@@ -40,6 +41,7 @@ export interface TestApp {
   readonly box: SecretBox;
   readonly logs: LogSink;
   readonly clock: FrozenClock;
+  readonly proxy: CuttableProxy | undefined;
   close(): Promise<void>;
 }
 
@@ -62,14 +64,19 @@ export interface TestAppOptions {
   readonly migrations?: readonly Migration[];
   /** Default: a frozen clock. */
   readonly clock?: FrozenClock;
+  /** Connect through a proxy the test can cut (fault tests). */
+  readonly viaProxy?: boolean;
 }
 
 /** A fresh migrated database, a connected pool and the app. `close()` in afterAll. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const logs = captureLogs();
-  const config = testConfig({ DATABASE_URL: db.url, ...options.env });
-  const database = await Database.connect(db.url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
+  const direct = new URL(db.url);
+  const proxy = options.viaProxy ? await startProxy(direct.hostname, Number(direct.port || 5432)) : undefined;
+  const url = proxy ? Object.assign(new URL(db.url), { port: String(proxy.port) }).toString() : db.url;
+  const config = testConfig({ DATABASE_URL: url, ...options.env });
+  const database = await Database.connect(url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
   const migrations = options.migrations ?? (await readMigrations());
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
@@ -79,11 +86,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const services = { database, keys, usage, state: live.state };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, usage, state: live.state, box, logs, clock,
+    app, config, db, database, keys, usage, state: live.state, box, logs, clock, proxy,
     async close() {
       await live.close();
       // A test may have ended the pool itself.
       await database.close().catch(() => undefined);
+      await proxy?.close();
       await db.drop();
     },
   };
