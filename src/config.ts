@@ -63,6 +63,7 @@ const schema = z
     LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),
     LATCHKEY_DEFAULT_ORG_SETTINGS: z.string().optional(),
+    LATCHKEY_METRICS: z.enum(['true', 'false']).default('false'),
     LATCHKEY_STALE_GRACE_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
@@ -111,6 +112,8 @@ export interface Config {
    * feed; then 503 until it is back. At most 30 s, the shortest access-token TTL.
    */
   readonly staleGraceSeconds: number;
+  /** Serve `GET /metrics` (Prometheus text). Off by default: it is unauthenticated. */
+  readonly metrics: boolean;
   /** Token settings of a new organization: the contract's defaults, overridden by LATCHKEY_DEFAULT_ORG_SETTINGS. */
   readonly defaultOrgSettings: TokenSettings;
 }
@@ -168,5 +171,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     defaultOrgSettings: parseDefaultOrgSettings(e.LATCHKEY_DEFAULT_ORG_SETTINGS),
     staleGraceSeconds: e.LATCHKEY_STALE_GRACE_SECONDS,
+    metrics: e.LATCHKEY_METRICS === 'true',
   });
 }

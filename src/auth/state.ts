@@ -170,6 +170,11 @@ export class AuthState {
     }
   }
 
+  /** True while the change feed is up (this copy is current). */
+  get live(): boolean {
+    return this.#lostAt === undefined;
+  }
+
   lost(): void {
     this.#lostAt ??= this.clock();
   }

@@ -30,6 +30,9 @@ export function describeUrl(url: string): string {
 }
 
 export class Database {
+  /** Round trips so far: each statement or transaction checks a connection out of the pool. */
+  roundTrips = 0;
+
   private constructor(
     /** The connection string (may hold a password: log {@link describeUrl} of it, never it). */
     readonly url: string,
@@ -65,7 +68,9 @@ export class Database {
       }
     }
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-    return new Database(url, pool, prisma);
+    const database = new Database(url, pool, prisma);
+    pool.on('acquire', () => void database.roundTrips++);
+    return database;
   }
 
   /** Runs `fn` on one dedicated connection (session-level state: advisory locks, LISTEN). */

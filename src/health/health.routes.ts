@@ -40,5 +40,22 @@ export function healthRouter(deps: AppDeps): Router {
       res.json({ status: 'ready', checks: { database: 'ok', migrations: `${status.applied} applied` } });
     },
   });
+  if (deps.config.metrics) {
+    // Prometheus text format, for operators and `npm run bench` (which reads the round trips).
+    route(router, '/metrics', {
+      get: (_req, res) => {
+        const services = deps.services();
+        const lines = [
+          '# TYPE latchkey_db_round_trips_total counter',
+          `latchkey_db_round_trips_total ${services?.database.roundTrips ?? 0}`,
+          '# TYPE latchkey_change_feed_up gauge',
+          `latchkey_change_feed_up ${services?.state.live ? 1 : 0}`,
+          '# TYPE process_resident_memory_bytes gauge',
+          `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+        ];
+        res.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
+      },
+    });
+  }
   return router;
 }
