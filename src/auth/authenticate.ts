@@ -56,7 +56,7 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   if (claims.pat !== undefined) {
     const pat = await ctx.state.pat(claims.pat);
     if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw tokenError('token_invalid', 'Token is invalid');
-    if (pat.revoked) throw tokenError('token_blacklisted', 'Token is blacklisted');
+    if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
   } else {
     const session = await ctx.state.session(claims.sid!);
     if (!session || session.ended || session.expiresAt <= ctx.clock() || session.userId !== userId) {

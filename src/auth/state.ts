@@ -13,6 +13,7 @@ import type { Database, PrismaClient } from '../db/database';
 import type { KeyRing } from '../keys/keyring';
 import type { Logger } from '../logger';
 import { serviceUnavailable } from '../errors';
+import type { RevocationReason } from '../generated/prisma/client';
 import { randomHex } from '../secrets';
 import type { Role } from './roles';
 
@@ -29,9 +30,13 @@ export interface UserRecord {
   readonly activeOrganizationId: number | null;
 }
 export interface PatRecord {
+  readonly id: number;
   readonly userId: number;
   readonly organizationId: number;
-  readonly revoked: boolean;
+  readonly role: Role;
+  readonly familyId: string;
+  /** Null while live. */
+  readonly revokedReason: RevocationReason | null;
 }
 export interface SessionRecord {
   readonly userId: number;
@@ -45,6 +50,16 @@ export interface LegacyRecord {
   readonly userId: number;
   readonly organizationId: number;
 }
+
+const PAT_COLUMNS = { id: true, jti: true, userId: true, organizationId: true, role: true, familyId: true, revokedReason: true } as const;
+const patRecord = (p: { id: number; userId: number; organizationId: number; role: Role; familyId: string; revokedReason: RevocationReason | null }): PatRecord => ({
+  id: p.id,
+  userId: p.userId,
+  organizationId: p.organizationId,
+  role: p.role,
+  familyId: p.familyId,
+  revokedReason: p.revokedReason,
+});
 
 /** The pseudo-table of {@link AuthState.sync}'s markers. */
 const SYNC_TABLE = '_sync';
@@ -89,7 +104,7 @@ export class AuthState {
         this.prisma.user.findMany({ select: { id: true, isActive: true, email: true, firstName: true, lastName: true, activeOrganizationId: true } }),
         this.prisma.membership.findMany({ select: { userId: true, organizationId: true, role: true } }),
         // Access tokens outlive their PAT by at most one access TTL; a day is ample.
-        this.prisma.personalAccessToken.findMany({ where: { expiresAt: { gt: new Date(now.getTime() - 86_400_000) } }, select: { jti: true, userId: true, organizationId: true, revokedAt: true } }),
+        this.prisma.personalAccessToken.findMany({ where: { expiresAt: { gt: new Date(now.getTime() - 86_400_000) } }, select: PAT_COLUMNS }),
         this.prisma.session.findMany({ where: { endedAt: null, expiresAt: { gt: now } }, select: { id: true, userId: true, organizationId: true, tokenHash: true, expiresAt: true } }),
         this.prisma.legacyToken.findMany({ where: { revokedAt: null }, select: { id: true, tokenHash: true, userId: true, organizationId: true } }),
       ]);
@@ -97,7 +112,7 @@ export class AuthState {
       for (const o of orgs) t.orgs.set(o.id, { apiTokensEnabled: o.apiTokensEnabled, legacyEnabled: o.legacyApiTokensEnabled, accessTokenTtlSeconds: o.accessTokenTtlSeconds });
       for (const u of users) t.users.set(u.id, { active: u.isActive, email: u.email, firstName: u.firstName, lastName: u.lastName, activeOrganizationId: u.activeOrganizationId });
       for (const m of members) t.members.set(memberKey(m.userId, m.organizationId), m.role);
-      for (const p of pats) t.pats.set(p.jti, { userId: p.userId, organizationId: p.organizationId, revoked: p.revokedAt !== null });
+      for (const p of pats) t.pats.set(p.jti, patRecord(p));
       for (const s of sessions) t.sessions.set(s.id, { userId: s.userId, organizationId: s.organizationId, tokenHash: s.tokenHash, expiresAt: s.expiresAt.getTime(), ended: false });
       for (const l of legacy) t.legacy.set(l.tokenHash, { id: l.id, userId: l.userId, organizationId: l.organizationId });
       const replay = this.#replay;
@@ -154,8 +169,17 @@ export class AuthState {
       }
       case 'personal_access_tokens': {
         const jti = String(row.jti);
-        if (gone) t.pats.set(jti, { userId: row.user_id as number, organizationId: row.organization_id as number, revoked: true });
-        else t.pats.set(jti, { userId: row.user_id as number, organizationId: row.organization_id as number, revoked: row.revoked_at !== null });
+        if (gone) t.pats.set(jti, null);
+        else {
+          t.pats.set(jti, {
+            id: row.id as number,
+            userId: row.user_id as number,
+            organizationId: row.organization_id as number,
+            role: row.role as Role,
+            familyId: String(row.family_id),
+            revokedReason: (row.revoked_reason as RevocationReason | null) ?? null,
+          });
+        }
         break;
       }
       case 'sessions':
@@ -225,8 +249,8 @@ export class AuthState {
 
   pat(jti: string): Promise<PatRecord | undefined> {
     return this.#lookup(this.#t.pats, jti, async () => {
-      const p = await this.prisma.personalAccessToken.findUnique({ where: { jti }, select: { userId: true, organizationId: true, revokedAt: true } });
-      return p && { userId: p.userId, organizationId: p.organizationId, revoked: p.revokedAt !== null };
+      const p = await this.prisma.personalAccessToken.findUnique({ where: { jti }, select: PAT_COLUMNS });
+      return p && patRecord(p);
     });
   }
 

@@ -10,6 +10,7 @@
  * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h).
  */
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, type Config } from '../config';
 import type { Database } from '../db/database';
 import { migrate, readMigrations } from '../db/migrator';
@@ -103,6 +104,11 @@ async function keys(config: Config, logger: Logger, args: string[]): Promise<num
 }
 
 async function serve(config: Config, logger: Logger): Promise<undefined> {
+  // Prisma's query compiler is WebAssembly that runs once per query shape (plans are cached).
+  // V8's optimizing tier would recompile it in the background for ~90 MB of resident memory
+  // and no measurable gain here, so keep it on the baseline compiler. Not with the embedded
+  // database: PGlite is WebAssembly too, and there the optimizing tier matters.
+  if (config.databaseUrl) setFlagsFromString('--liftoff-only');
   const server = await startServer(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -4,6 +4,7 @@
  */
 import { recordAudit } from '../audit/audit.store';
 import { forbidden, type Principal } from '../auth/principal';
+import type { PatRecord } from '../auth/state';
 import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
 import { epochSeconds, type Context } from '../context';
 import { lockMembership } from '../orgs/memberships.store';
@@ -15,13 +16,11 @@ import {
   findOrganizationPolicy,
   findPatById,
   findPatByJti,
-  findPatForRefresh,
   insertPat,
   listLivePats,
   countLivePats,
   revokeFamily,
   revokePat,
-  type PatForRefresh,
   type PersonalAccessToken,
 } from './tokens.store';
 import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
@@ -110,42 +109,49 @@ async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' |
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
 }
 
-/** A PAT that passed every check: its claims and its row. */
+/** A PAT that passed every check: its claims, its record, its owner's role and org policy. */
 export interface CheckedPat {
   readonly claims: PatClaims;
-  readonly pat: PatForRefresh & { readonly memberRole: Role };
+  readonly pat: PatRecord;
+  readonly memberRole: Role;
+  readonly accessTokenTtlSeconds: number;
 }
 
 /**
  * Every check a PAT must pass, in order and each with its own code: the token itself (see
- * {@link verifyPat}), then in one query its row (unknown → invalid, revoked → blacklisted),
- * the user (active), the membership, the organization's policy. `presented` says whether its
+ * {@link verifyPat}), then its record (unknown → invalid, revoked → blacklisted), the user
+ * (active), the membership, the organization's policy, all read from the in-memory state (a
+ * PAT made a moment ago on another instance costs one query). `presented` says whether its
  * holder is using it (refresh, rotate): then a revoked one is audited, and a rotated one
  * revokes its family. An introspecting resource server is not its holder.
  */
 export async function checkPat(ctx: Context, token: unknown, presented: { ip: string | undefined } | undefined): Promise<CheckedPat> {
+  ctx.state.assertFresh();
   const claims = await verifyPat(token, verifyOptions(ctx));
-  const pat = await findPatForRefresh(ctx.prisma, claims.jti);
+  const pat = await ctx.state.pat(claims.jti);
   if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id) throw tokenError('token_invalid', 'Token is invalid');
   if (pat.revokedReason) {
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
     throw tokenError('token_blacklisted', 'Token is blacklisted');
   }
-  if (!pat.userActive) throw tokenError('user_inactive', 'User is inactive');
-  if (!pat.memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  if (!pat.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
-  return { claims, pat: { ...pat, memberRole: pat.memberRole } };
+  const user = await ctx.state.user(pat.userId);
+  if (!user?.active) throw tokenError('user_inactive', 'User is inactive');
+  const memberRole = await ctx.state.role(pat.userId, pat.organizationId);
+  if (!memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  const policy = await ctx.state.policy(pat.organizationId);
+  if (!policy?.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  return { claims, pat, memberRole, accessTokenTtlSeconds: policy.accessTokenTtlSeconds };
 }
 
 /** `POST /api/token/refresh`: PAT → access token, after {@link checkPat}. */
 export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
-  const { claims, pat } = await checkPat(ctx, token, { ip });
+  const { claims, pat, memberRole, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
   return issueAccessToken(ctx, {
     userId: pat.userId,
     organizationId: pat.organizationId,
-    role: lower(pat.role, pat.memberRole),
-    ttlSeconds: pat.accessTokenTtlSeconds,
+    role: lower(pat.role, memberRole),
+    ttlSeconds: accessTokenTtlSeconds,
     source: { pat: claims.jti },
   });
 }

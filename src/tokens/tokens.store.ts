@@ -5,34 +5,6 @@ import type { PersonalAccessToken, Prisma, RevocationReason, Role } from '../gen
 export type { PersonalAccessToken };
 type Db = PrismaClient | Prisma.TransactionClient;
 
-/** A PAT with everything refresh decides on, read in one indexed query. */
-export interface PatForRefresh {
-  readonly id: number;
-  readonly userId: number;
-  readonly organizationId: number;
-  readonly role: Role;
-  readonly familyId: string;
-  readonly revokedReason: RevocationReason | null;
-  readonly userActive: boolean;
-  readonly memberRole: Role | null;
-  readonly apiTokensEnabled: boolean;
-  readonly accessTokenTtlSeconds: number;
-}
-
-export async function findPatForRefresh(db: Db, jti: string): Promise<PatForRefresh | undefined> {
-  const rows = await db.$queryRaw<PatForRefresh[]>`
-    SELECT p.id, p.user_id AS "userId", p.organization_id AS "organizationId", p.role::text AS role,
-           p.family_id AS "familyId", p.revoked_reason::text AS "revokedReason",
-           u.is_active AS "userActive", m.role::text AS "memberRole",
-           o.api_tokens_enabled AS "apiTokensEnabled", o.access_token_ttl_seconds AS "accessTokenTtlSeconds"
-    FROM personal_access_tokens p
-    JOIN users u ON u.id = p.user_id
-    JOIN organizations o ON o.id = p.organization_id
-    LEFT JOIN memberships m ON m.user_id = p.user_id AND m.organization_id = p.organization_id
-    WHERE p.jti = ${jti}`;
-  return rows[0];
-}
-
 export function findPatByJti(db: Db, jti: string): Promise<PersonalAccessToken | null> {
   return db.personalAccessToken.findUnique({ where: { jti } });
 }

@@ -8,10 +8,6 @@ export function findUserByEmail(prisma: PrismaClient, email: string) {
   });
 }
 
-export function findUserById(prisma: PrismaClient, id: number) {
-  return prisma.user.findUnique({ where: { id }, select: { id: true, email: true, firstName: true, lastName: true, activeOrganizationId: true } });
-}
-
 export function findAccessTokenTtl(prisma: PrismaClient, organizationId: number) {
   return prisma.organization.findUniqueOrThrow({ where: { id: organizationId }, select: { accessTokenTtlSeconds: true } });
 }
