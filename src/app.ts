@@ -54,13 +54,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(helmet());
   app.use(bodyParsers);
 
-  app.use(healthRouter(deps));
-  app.use(wellKnownRouter(context, deps.config.issuer));
-  app.use(tokensRouter(context));
-  app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
-  app.use(legacyRouter(context));
+  // The hot routes' routers first: each request walks the routers in this order.
   app.use(forwardAuthRouter(context));
+  app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
+  app.use(tokensRouter(context));
+  app.use(legacyRouter(context));
   app.use(orgsRouter(context));
+  app.use(wellKnownRouter(context, deps.config.issuer));
+  app.use(healthRouter(deps));
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound()));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -1,8 +1,25 @@
 /** All randomness and secret hashing go through here (immich's rule). */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/**
+ * Identifiers (jti, session ids) are drawn from a buffer of CSPRNG output refilled 4 KiB at a
+ * time, as randomUUID does: one system call per ~250 tokens instead of one per token.
+ * Secrets (`randomToken`) are always drawn fresh.
+ */
+const ID_POOL_BYTES = 4096;
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
 /** `bytes` random bytes as lowercase hex (jti, session ids). */
-export const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
+export function randomHex(bytes: number): string {
+  if (idOffset + bytes > idPool.length) {
+    idPool = randomBytes(Math.max(ID_POOL_BYTES, bytes));
+    idOffset = 0;
+  }
+  const hex = idPool.toString('hex', idOffset, idOffset + bytes);
+  idOffset += bytes;
+  return hex;
+}
 
 /** `bytes` random bytes as base64url (cookie secrets). */
 export const randomToken = (bytes: number) => randomBytes(bytes).toString('base64url');

@@ -21,6 +21,10 @@ export function requestContext(logger: Logger) {
     const incoming = req.get('x-request-id');
     req.id = incoming && ACCEPTABLE_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', req.id);
+    if (!logger.isLevelEnabled('info')) {
+      next();
+      return;
+    }
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

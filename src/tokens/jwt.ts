@@ -8,7 +8,8 @@
  * Checks run in a fixed order, each failing with its own code: shape → signature (the key
  * `kid` names, under that key's pinned algorithm) → type → iss/aud → exp (with leeway).
  */
-import { CompactSign, compactVerify } from 'jose';
+import { createHmac, sign as cryptoSign } from 'node:crypto';
+import { compactVerify } from 'jose';
 import type { JwtAlgorithm } from '../config';
 import { AppError, type ErrorCode } from '../errors';
 import type { Role } from '../generated/prisma/client';
@@ -178,7 +179,26 @@ export function patSigningInput(alg: JwtAlgorithm, kid: string, claims: PatClaim
   return `${encodeSegment(headerFor(alg, kid, 'JWT'))}.${encodeSegment(claims)}`;
 }
 
-export function sign(signer: Signer, claims: PatClaims | AccessClaims): Promise<string> {
-  const header = headerFor(signer.alg, signer.kid, claims.token_type === 'access' ? 'at+jwt' : 'JWT');
-  return new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ ...header }).sign(signer.key);
+/**
+ * The JWS signature (RFC 7518 §3) of `input` under the signer's pinned algorithm, with
+ * node:crypto directly: synchronous and several times cheaper than going through WebCrypto.
+ * ES256 signatures are R || S (IEEE P1363), as JWS requires, not DER.
+ */
+function signature(signer: Signer, input: string): Buffer {
+  switch (signer.alg) {
+    case 'ES256':
+      return cryptoSign('sha256', Buffer.from(input), { key: signer.key, dsaEncoding: 'ieee-p1363' });
+    case 'RS256':
+      return cryptoSign('sha256', Buffer.from(input), signer.key);
+    case 'EdDSA':
+      return cryptoSign(null, Buffer.from(input), signer.key);
+    case 'HS256':
+      return createHmac('sha256', signer.key).update(input).digest();
+  }
+}
+
+/** A JWS compact serialization (RFC 7515 §7.1) of `claims`, header `{alg, typ, kid}`. */
+export function sign(signer: Signer, claims: PatClaims | AccessClaims): string {
+  const input = `${encodeSegment(headerFor(signer.alg, signer.kid, claims.token_type === 'access' ? 'at+jwt' : 'JWT'))}.${encodeSegment(claims)}`;
+  return `${input}.${signature(signer, input).toString('base64url')}`;
 }

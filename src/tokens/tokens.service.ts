@@ -67,7 +67,7 @@ export interface AccessTokenSubject {
 }
 
 /** Signs an access token (RFC 9068 shape plus Label Studio's claims) with the current key. */
-export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): Promise<string> {
+export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): string {
   const iat = epochSeconds(ctx);
   const claims: AccessClaims = {
     token_type: 'access',
