@@ -20,4 +20,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM reaches node directly (exec form): in-flight requests finish, then it exits.
-CMD ["node", "dist/main.js"]
+# The heap cap keeps RSS low (see README, "Memory"); raise it for very large installations.
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=8", "dist/main.js"]
