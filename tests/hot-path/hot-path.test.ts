@@ -114,3 +114,21 @@ describe('when the database goes away', () => {
     await within(10_000, async () => (await request(t.app).get('/api/current-user/whoami').set(bearer(access))).status === 401);
   });
 });
+
+describe('GET /metrics', () => {
+  it('is off by default, and with LATCHKEY_METRICS=true counts round trips and says whether the feed is up', async () => {
+    expect((await request(t.app).get('/metrics')).status).toBe(404);
+    const metered = await startTestApp({ env: { LATCHKEY_METRICS: 'true' } });
+    try {
+      const before = await request(metered.app).get('/metrics');
+      expect(before.status).toBe(200);
+      expect(before.headers['content-type']).toMatch(/^text\/plain/);
+      expect(before.text).toContain('latchkey_change_feed_up 1\n');
+      const trips = (text: string) => Number(/latchkey_db_round_trips_total (\d+)/.exec(text)![1]);
+      await request(metered.app).get('/readyz').expect(200);
+      expect(trips((await request(metered.app).get('/metrics')).text)).toBeGreaterThan(trips(before.text));
+    } finally {
+      await metered.close();
+    }
+  });
+});
