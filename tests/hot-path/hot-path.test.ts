@@ -4,6 +4,7 @@
  */
 import { Client } from 'pg';
 import request from 'supertest';
+import { itWithConcurrentConnections } from '../support/concurrency';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, createMember, createPat, loginAccess, refreshAccess, type Member } from '../support/factories';
 import { queriesDuring } from '../support/queries';
@@ -55,7 +56,7 @@ describe('no database round trip on the hot path', () => {
     expect(await queriesDuring(t.database, () => request(t.app).post('/api/token/refresh').send({ refresh: token }).expect(200))).toBe(0);
   });
 
-  it('a revocation committed elsewhere reaches this instance by itself', async () => {
+  itWithConcurrentConnections('a revocation committed elsewhere reaches this instance by itself', async () => {
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
     await request(t.app).get('/api/current-user/whoami').set(bearer(access)).expect(200);
@@ -73,7 +74,7 @@ describe('no database round trip on the hot path', () => {
 });
 
 describe('when the database goes away', () => {
-  it('keeps the hot path within the staleness bound, answers 503 quickly where the database is needed, then 503 everywhere, and recovers by itself', async () => {
+  itWithConcurrentConnections('keeps the hot path within the staleness bound, answers 503 quickly where the database is needed, then 503 everywhere, and recovers by itself', async () => {
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
     const login = await loginAccess(t, owner);
@@ -101,7 +102,7 @@ describe('when the database goes away', () => {
     await within(10_000, async () => (await whoami()).status === 200);
   });
 
-  it('a revocation made while the feed was down is seen after it comes back (reload)', async () => {
+  itWithConcurrentConnections('a revocation made while the feed was down is seen after it comes back (reload)', async () => {
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
     await request(t.app).get('/api/current-user/whoami').set(bearer(access)).expect(200);

@@ -2,6 +2,7 @@
  * Three Latchkey processes sharing one Postgres: a revocation on instance A refuses the
  * derived access tokens on B and C within milliseconds, without B or C asking anyone.
  */
+import { describeWithConcurrentConnections } from '../support/concurrency';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startProcess, waitFor200, type ServerProcess } from '../support/process';
 
@@ -14,7 +15,7 @@ const post = async (url: string, body: unknown, headers: Record<string, string> 
 };
 const status = async (url: string, token: string) => (await fetch(`${url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${token}` } })).status;
 
-describe('three instances, one database', () => {
+describeWithConcurrentConnections('three instances, one database', () => {
   let db: TestDatabase;
   let servers: ServerProcess[];
 
