@@ -51,7 +51,7 @@ describe('the curl flow against a running server', () => {
     expect(whoami.body).toMatchObject({ email: ADMIN.email, role: 'owner' });
   });
 
-  it('keeps old PATs working after `latchkey keys rotate`, which leaves the old key verifying', async () => {
+  it('keeps old PATs working after `latchkey keys rotate`, and the running server signs with the new key at once', async () => {
     const rotated = await runCli(['keys', 'rotate'], { DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: SECRET });
     expect(rotated.code).toBe(0);
     const { kid } = JSON.parse(rotated.stdout) as { kid: string };
@@ -60,6 +60,15 @@ describe('the curl flow against a running server', () => {
     const refreshed = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
     expect(refreshed.status).toBe(200);
     expect(kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The change feed tells the running server; it signs with the new key from then on.
+    const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string;
+    const started = Date.now();
+    for (;;) {
+      const next = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
+      if (kidOf(next.body.access as string) === kid) break;
+      if (Date.now() - started > 5_000) throw new Error('the running server still signs with the old key');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   });
 
   it('refuses the PAT as a Bearer token with the helpful 401', async () => {
