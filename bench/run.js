@@ -1,7 +1,8 @@
 // `npm run bench`: the production build against a real Postgres, driven by autocannon on
 // loopback. Prints a table and writes bench/results.json and bench/results.svg.
 //
-//   BENCH_DURATION=10 (seconds per scenario)  BENCH_CONNECTIONS=50  BENCH_REVOCATIONS=200
+//   BENCH_DURATION=5 (seconds per scenario and round)  BENCH_ROUNDS=3  BENCH_CONNECTIONS=50
+//   BENCH_REVOCATIONS=200   Figures are medians over the rounds.
 //   BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres (an admin connection)
 'use strict';
 const { spawn } = require('node:child_process');
@@ -14,7 +15,8 @@ const autocannon = require('autocannon');
 const { Client } = require('pg');
 
 const ROOT = path.resolve(__dirname, '..');
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -127,7 +129,7 @@ function svg(results) {
   const m = results.machine;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W + 200}" height="${H}" font-family="sans-serif" font-size="13">
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="${left}" y="24" font-size="15" font-weight="bold">Latchkey, ${CONNECTIONS} connections, ${DURATION} s each (${m.cpus} cores, Node ${m.node})</text>
+<text x="${left}" y="24" font-size="15" font-weight="bold">Latchkey, ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s (${m.cpus} cores, Node ${m.node})</text>
 ${items.join('\n')}
 <text x="${left}" y="${H - 14}">Revocation visible on 3 instances: p50 ${results.revocation_propagation_ms.p50} ms, p99 ${results.revocation_propagation_ms.p99} ms (${results.revocation_propagation_ms.samples} samples). Max RSS ${results.rss_max_mb} MB.</text>
 </svg>
@@ -154,16 +156,12 @@ async function main() {
     const legacy = (await json(`${a.url}/api/current-user/reset-token/`, { method: 'POST', headers: auth })).body.token;
     const bearer = { Authorization: `Bearer ${access}` };
 
-    const floors = {};
+    const floorUrls = {};
     for (const kind of ['express', 'node_http']) {
       const port = await freePort();
-      const child = await start(['bench/floors.js', kind, String(port)], {}, (out) => out.includes('listening'));
-      const result = summary(await cannon({ url: `http://127.0.0.1:${port}/whoami` }));
-      child.kill();
-      floors[kind] = { rps: result.rps, p99_ms: result.p99_ms };
-      console.log(`floor ${kind}: ${result.rps} req/s, p99 ${result.p99_ms} ms, errors ${result.errors}`);
+      await start(['bench/floors.js', kind, String(port)], {}, (out) => out.includes('listening'));
+      floorUrls[kind] = `http://127.0.0.1:${port}/whoami`;
     }
-
     const scenarios = [
       ['refresh', { url: `${a.url}/api/token/refresh`, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh: pat }) }],
       ['bearer_whoami', { url: `${a.url}/api/current-user/whoami`, headers: bearer }],
@@ -171,15 +169,38 @@ async function main() {
       ['introspect', { url: `${a.url}/api/token/introspect`, method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ token: access }) }],
       ['forward_auth', { url: `${a.url}/api/auth/verify`, headers: bearer }],
     ];
+
+    // Rounds: the floors and every scenario in turn, so that a slow minute of a shared machine
+    // hits them alike; each ratio is taken against the same round's Express floor.
+    const runs = { express: [], node_http: [], ...Object.fromEntries(scenarios.map(([name]) => [name, []])) };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const kind of ['express', 'node_http']) runs[kind].push(summary(await cannon({ url: floorUrls[kind] })));
+      for (const [name, opts] of scenarios) {
+        const before = await roundTrips(a.url);
+        const result = summary(await cannon(opts));
+        runs[name].push({ ...result, trips: (await roundTrips(a.url)) - before, ratio: result.rps / runs.express.at(-1).rps });
+      }
+      console.log(`round ${round}/${ROUNDS}: express ${runs.express.at(-1).rps} req/s, ${scenarios.map(([name]) => `${name} ${runs[name].at(-1).rps}`).join(', ')}`);
+    }
+    const median = (values) => {
+      const sorted = [...values].sort((x, y) => x - y);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
+    const floors = Object.fromEntries(['express', 'node_http'].map((kind) => [kind, { rps: Math.round(median(runs[kind].map((r) => r.rps))), p99_ms: median(runs[kind].map((r) => r.p99_ms)) }]));
+    for (const kind of ['express', 'node_http']) console.log(`floor ${kind}: ${floors[kind].rps} req/s, p99 ${floors[kind].p99_ms} ms`);
     const results = [];
-    for (const [name, opts] of scenarios) {
-      const before = await roundTrips(a.url);
-      const result = summary(await cannon(opts));
-      const trips = (await roundTrips(a.url)) - before;
+    for (const [name] of scenarios) {
+      const rs = runs[name];
+      const sum = (key) => rs.reduce((total, r) => total + r[key], 0);
       const row = {
-        name, rps: result.rps, p50_ms: result.p50_ms, p99_ms: result.p99_ms, errors: result.errors,
-        ratio_to_express: Math.round((result.rps / floors.express.rps) * 100) / 100,
-        db_queries_per_request: Math.round((trips / result.requests) * 1000) / 1000,
+        name,
+        rps: Math.round(median(rs.map((r) => r.rps))),
+        p50_ms: median(rs.map((r) => r.p50_ms)),
+        p99_ms: median(rs.map((r) => r.p99_ms)),
+        errors: sum('errors'),
+        ratio_to_express: Math.round(median(rs.map((r) => r.ratio)) * 100) / 100,
+        db_queries_per_request: Math.round((sum('trips') / sum('requests')) * 1000) / 1000,
       };
       results.push(row);
       console.log(`${name}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, errors ${row.errors}, ${row.ratio_to_express}x express, ${row.db_queries_per_request} db queries/request`);
@@ -218,7 +239,7 @@ async function main() {
       scenarios: results,
       revocation_propagation_ms: { p50: round(quantile(delays, 0.5)), p99: round(quantile(delays, 0.99)), samples: delays.length },
       rss_max_mb: rss.stop(),
-      settings: { duration_s: DURATION, connections: CONNECTIONS, log_level: 'warn', node_flags: START_FLAGS },
+      settings: { duration_s: DURATION, rounds: ROUNDS, statistic: 'median over rounds', connections: CONNECTIONS, log_level: 'warn', node_flags: START_FLAGS },
     };
     console.log(`revocation propagation to 2 other instances: p50 ${out.revocation_propagation_ms.p50} ms, p99 ${out.revocation_propagation_ms.p99} ms (${delays.length} samples)`);
     console.log(`max RSS of the Latchkey processes: ${out.rss_max_mb} MB`);

@@ -149,10 +149,21 @@ describe('HTTP skeleton', () => {
       expect(res.headers['x-request-id']).toBe(res.body.id);
     });
 
-    it('sends helmet security headers and no X-Powered-By', async () => {
-      const res = await request(t.app).get('/healthz');
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['x-powered-by']).toBeUndefined();
+    it('sends a JSON API’s security headers, and no X-Powered-By', async () => {
+      for (const path of ['/healthz', '/nowhere']) {
+        const res = await request(t.app).get(path);
+        expect(res.headers).toMatchObject({
+          'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+          'cross-origin-resource-policy': 'same-origin',
+          'referrer-policy': 'no-referrer',
+          'strict-transport-security': 'max-age=31536000; includeSubDomains',
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+        });
+        for (const absent of ['x-powered-by', 'x-xss-protection', 'x-dns-prefetch-control', 'x-download-options', 'origin-agent-cluster']) {
+          expect(res.headers[absent]).toBeUndefined();
+        }
+      }
     });
   });
 });
