@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(wellKnownRouter(context, deps.config.issuer));
   app.use(healthRouter(deps));
 
-  app.use((req: Request, _res: Response, next: NextFunction) => next(notFound()));
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(notFound()));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);

@@ -10,7 +10,7 @@
  * session or legacy token are looked up in memory (see AuthState): no database round trip.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { epochSeconds, type Context } from '../context';
+import type { Context } from '../context';
 import { AppError, type ErrorCode } from '../errors';
 import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
@@ -22,7 +22,7 @@ import { isRole, lower, type Role } from './roles';
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** Set by {@link Authenticator.required}. */
+    /** Set by {@link requireAuth}. */
     principal?: Principal;
   }
 }
