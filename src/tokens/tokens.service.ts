@@ -4,26 +4,26 @@
  */
 import { recordAudit } from '../audit/audit.store';
 import { forbidden, type Principal } from '../auth/principal';
-import type { PatRecord } from '../auth/state';
 import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
+import type { PatRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
+import { AppError, notFound, validationError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
 import { lockMembership } from '../orgs/memberships.store';
 import { randomHex } from '../secrets';
-import type { Prisma } from '../generated/prisma/client';
-import { AppError, notFound, validationError } from '../errors';
+import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
 import {
+  countLivePats,
   findMemberRole,
   findOrganizationPolicy,
   findPatById,
   findPatByJti,
   insertPat,
   listLivePats,
-  countLivePats,
   revokeFamily,
   revokePat,
   type PersonalAccessToken,
 } from './tokens.store';
-import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
 
 const DAY_SECONDS = 86_400;
 
@@ -85,7 +85,7 @@ export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): str
   return sign(ctx.keys.signer(), claims);
 }
 
-interface Audience {
+interface Actor {
   /** The acting user, when known. */
   readonly actorUserId: number | null;
   readonly ip: string | undefined;
@@ -95,7 +95,7 @@ interface Audience {
  * A revoked PAT was presented. A rotated one means a copy outlived its rotation (a leak or a
  * replay), so its whole family is revoked, as supabase's RevokeTokenFamily does.
  */
-async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' | 'organizationId' | 'familyId' | 'revokedReason'>, who: Audience): Promise<void> {
+async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' | 'organizationId' | 'familyId' | 'revokedReason'>, who: Actor): Promise<void> {
   const now = new Date(ctx.clock());
   if (pat.revokedReason !== 'rotated') {
     await recordAudit(ctx.prisma, { action: 'pat.refused_after_revoke', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { reason: pat.revokedReason } });
@@ -242,7 +242,7 @@ export async function listPats(ctx: Context, principal: Principal): Promise<List
 const mayManage = (principal: Principal, pat: PersonalAccessToken) =>
   pat.organizationId === principal.organizationId && (pat.userId === principal.userId || isOrgAdmin(principal.role));
 
-async function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Audience, via: string): Promise<boolean> {
+async function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: string): Promise<boolean> {
   return ctx.prisma.$transaction(async (tx) => {
     if (!(await revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())))) return false;
     await recordAudit(tx, { action: 'pat.revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { via, owner_user_id: pat.userId } });
