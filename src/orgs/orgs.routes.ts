@@ -1,17 +1,17 @@
 /** Organizations, token settings, memberships, the token inventory and the audit trail. HTTP only. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { principalOf, requireAuth } from '../auth/authenticate';
+import type { Principal } from '../auth/principal';
 import { ROLES } from '../auth/roles';
 import type { Context } from '../context';
 import { notFound } from '../errors';
 import { iso } from '../http/responses';
-import { pageBody, readPage } from '../http/paging';
+import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
 import { choice, idParam, parseBody, text } from '../http/validate';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
-import { countMembers, listMembers } from './memberships.store';
-import { actIn, addMember, changeRole, createOrganization, getSettings, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
+import { actIn, addMember, changeRole, createOrganization, getSettings, listOrgMembers, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
 import { settingsPatch } from './settings';
 
 const newOrganization = z.object({ title: text(200) });
@@ -62,19 +62,22 @@ export function orgsRouter(context: () => Context): Router {
   /** Resolves `:id` to an organization the request may act in (403/404 otherwise). */
   const org = (req: Request) => actIn(context(), principalOf(req), idParam(req.params.id));
 
+  /** An administrator's paged list of `:id`'s rows, in the contract's wire shape. */
+  const pagedList = <T>(list: (ctx: Context, principal: Principal, organizationId: number, page: Page) => Promise<{ count: number; rows: T[] }>, wire: (row: T) => object) => [
+    auth,
+    async (req: Request, res: Response) => {
+      const id = await org(req);
+      const principal = principalOf(req);
+      requireAdmin(principal);
+      const page = readPage(req);
+      const ctx = context();
+      const { count, rows } = await list(ctx, principal, id, page);
+      res.json(pageBody(req, ctx.config.issuer, page, count, rows.map(wire)));
+    },
+  ];
+
   route(router, '/api/organizations/:id/memberships', {
-    get: [
-      auth,
-      async (req, res) => {
-        const id = await org(req);
-        requireAdmin(principalOf(req));
-        const page = readPage(req);
-        const ctx = context();
-        const [count, rows] = await Promise.all([countMembers(ctx.prisma, id), listMembers(ctx.prisma, id, page.skip, page.size)]);
-        const results = rows.map((m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, created_at: iso(m.createdAt) }));
-        res.json(pageBody(req, ctx.config.issuer, page, count, results));
-      },
-    ],
+    get: pagedList(listOrgMembers, (m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, created_at: iso(m.createdAt) })),
     post: [
       auth,
       async (req, res) => {
@@ -108,17 +111,7 @@ export function orgsRouter(context: () => Context): Router {
   });
 
   route(router, '/api/organizations/:id/tokens', {
-    get: [
-      auth,
-      async (req, res) => {
-        const id = await org(req);
-        const page = readPage(req);
-        const ctx = context();
-        const { count, rows } = await listOrgTokens(ctx, principalOf(req), id, page);
-        const results = rows.map((r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at) }));
-        res.json(pageBody(req, ctx.config.issuer, page, count, results));
-      },
-    ],
+    get: pagedList(listOrgTokens, (r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at) })),
   });
 
   route(router, '/api/organizations/:id/tokens/:type/:tokenId', {
@@ -135,17 +128,7 @@ export function orgsRouter(context: () => Context): Router {
   });
 
   route(router, '/api/organizations/:id/audit-events', {
-    get: [
-      auth,
-      async (req, res) => {
-        const id = await org(req);
-        const page = readPage(req);
-        const ctx = context();
-        const { count, rows } = await listOrgAudit(ctx, principalOf(req), id, page);
-        const results = rows.map((e) => ({ id: Number(e.id), created_at: iso(e.createdAt), actor_user_id: e.actorUserId, action: e.action, target_type: e.targetType, target_id: e.targetId, ip: e.ip, details: e.details }));
-        res.json(pageBody(req, ctx.config.issuer, page, count, results));
-      },
-    ],
+    get: pagedList(listOrgAudit, (e) => ({ id: Number(e.id), created_at: iso(e.createdAt), actor_user_id: e.actorUserId, action: e.action, target_type: e.targetType, target_id: e.targetId, ip: e.ip, details: e.details })),
   });
 
   return router;

@@ -12,7 +12,8 @@ import type { Context } from '../context';
 import type { PrismaClient } from '../db/database';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
-import { deleteMembership, findMembership, lockOwners, setRole } from './memberships.store';
+import type { Page } from '../http/paging';
+import { countMembers, deleteMembership, findMembership, listMembers, lockOwners, setRole } from './memberships.store';
 import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 
 /** The organization `id` if the request may act in it (see the module comment). */
@@ -93,6 +94,13 @@ export async function switchActiveOrganization(ctx: Context, principal: Principa
     await recordAudit(tx, { action: 'user.active_organization_changed', organizationId, actorUserId: principal.userId, targetType: 'user', targetId: principal.userId, ip });
   });
   await ctx.state.sync();
+}
+
+/** The organization's members, oldest first; owners and administrators only. */
+export async function listOrgMembers(ctx: Context, principal: Principal, organizationId: number, page: Page) {
+  requireAdmin(principal);
+  const [count, rows] = await Promise.all([countMembers(ctx.prisma, organizationId), listMembers(ctx.prisma, organizationId, page.skip, page.size)]);
+  return { count, rows };
 }
 
 export interface NewMember {
