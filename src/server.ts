@@ -22,7 +22,6 @@ import type { Logger } from './logger';
 import { bootstrapFirstOwner } from './orgs/orgs.store';
 import { hashPassword } from './users/passwords';
 
-const KEY_RELOAD_INTERVAL_MS = 60_000;
 /** Pending last-used times are written this often (each token at most once a minute). */
 const USAGE_FLUSH_INTERVAL_MS = 10_000;
 
@@ -39,7 +38,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const migrations = await readMigrations();
   let services: Services | undefined;
   let opened: OpenDatabase | undefined;
-  let keyReload: NodeJS.Timeout | undefined;
   let usage: UsageRecorder | undefined;
   let usageFlush: NodeJS.Timeout | undefined;
   let live: LiveState | undefined;
@@ -68,8 +66,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (created) logger.info({ userId: created.user.id, organizationId: created.organization.id }, 'created the first organization and its owner');
     }
     const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg });
-    // Picks up a rotation made by the CLI or another instance; an unknown kid reloads at once.
-    keyReload = setInterval(() => keys.reload().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed')), KEY_RELOAD_INTERVAL_MS).unref();
     usage = new UsageRecorder(db.prisma, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
@@ -96,7 +92,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       clearInterval(sweep);
       clearTimeout(grace);
       await ready.catch(() => undefined);
-      clearInterval(keyReload);
       clearInterval(usageFlush);
       await usage?.flush();
       await live?.close();
