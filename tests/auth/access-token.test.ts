@@ -1,7 +1,7 @@
 /** An access token on a protected route: what is accepted and every way it is refused. */
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, type Member } from '../support/factories';
+import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, withOrganization, type Member } from '../support/factories';
 import { resign, tamper } from '../support/forge';
 
 let t: TestApp;
@@ -82,16 +82,11 @@ describe('access tokens on a protected route', () => {
 
   it('stops while PATs are disabled for the org; a login token keeps working', async () => {
     const login = await loginAccess(t, alice);
-    await t.database.prisma.organization.update({ where: { id: alice.organizationId }, data: { apiTokensEnabled: false } });
-    await t.state.sync();
-    try {
+    await withOrganization(t, alice.organizationId, { apiTokensEnabled: false }, async () => {
       await expectRefused(bearer(access), 'token_type_disabled');
       await expectRefused({ 'X-Api-Key': access }, 'token_type_disabled');
       expect((await whoami(bearer(login))).status).toBe(200);
-    } finally {
-      await t.database.prisma.organization.update({ where: { id: alice.organizationId }, data: { apiTokensEnabled: true } });
-      await t.state.sync();
-    }
+    });
     expect((await whoami(bearer(access))).status).toBe(200);
   });
 

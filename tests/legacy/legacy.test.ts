@@ -1,7 +1,7 @@
 /** Legacy tokens: shown once, stored as a hash, reset, every header form, usage logging, last used. */
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, loginAccess, type Member } from '../support/factories';
+import { bearer, createMember, loginAccess, withOrganization, type Member } from '../support/factories';
 import { queriesDuring as countQueries } from '../support/queries';
 
 let t: TestApp;
@@ -88,9 +88,7 @@ describe('legacy tokens', () => {
 
   it('stops while legacy tokens are disabled for the org, and works again when re-enabled', async () => {
     const token = await reset(owner);
-    await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: false } });
-    await t.state.sync();
-    try {
+    await withOrganization(t, owner.organizationId, { legacyApiTokensEnabled: false }, async () => {
       for (const headers of [{ Authorization: `Token ${token}` }, { 'X-Api-Key': token }]) {
         const res = await whoami(headers);
         expect(res.status).toBe(401);
@@ -100,10 +98,7 @@ describe('legacy tokens', () => {
         });
       }
       expect((await request(t.app).post('/api/current-user/reset-token').set(await as(owner))).status).toBe(403);
-    } finally {
-      await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
-      await t.state.sync();
-    }
+    });
     expect((await whoami({ Authorization: `Token ${token}` })).status).toBe(200);
   });
 

@@ -1,7 +1,7 @@
 /** Real rows, made through Prisma, and credentials obtained the way a client would: over HTTP. */
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import type { Role } from '../../src/generated/prisma/client';
+import type { Prisma, Role } from '../../src/generated/prisma/client';
 import { hashPassword } from '../../src/users/passwords';
 import type { TestApp } from './app';
 
@@ -59,4 +59,21 @@ export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [header, payload] = token.split('.');
   return { header: JSON.parse(Buffer.from(header!, 'base64url').toString()), payload: JSON.parse(Buffer.from(payload!, 'base64url').toString()) };
+}
+
+/**
+ * Runs `fn` with some of the organization's columns changed (and the change seen by the app),
+ * then puts back what they were, even when `fn` fails.
+ */
+export async function withOrganization<T>(t: TestApp, organizationId: number, data: Prisma.OrganizationUpdateInput, fn: () => Promise<T>): Promise<T> {
+  const columns = Object.fromEntries(Object.keys(data).map((key) => [key, true])) as Prisma.OrganizationSelect;
+  const before = (await t.database.prisma.organization.findUniqueOrThrow({ where: { id: organizationId }, select: columns })) as Prisma.OrganizationUpdateInput;
+  await t.database.prisma.organization.update({ where: { id: organizationId }, data });
+  await t.state.sync();
+  try {
+    return await fn();
+  } finally {
+    await t.database.prisma.organization.update({ where: { id: organizationId }, data: before });
+    await t.state.sync();
+  }
 }

@@ -1,7 +1,7 @@
 /** Creating, listing, rotating and revoking PATs: the rules, and another user's tokens. */
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, type Member } from '../support/factories';
+import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, withOrganization, type Member } from '../support/factories';
 
 let t: TestApp;
 let owner: Member;
@@ -46,19 +46,14 @@ describe('POST /api/token/', () => {
   });
 
   it('refuses an expiry beyond the organization’s api_token_ttl_days', async () => {
-    await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokenTtlDays: 30 } });
-    await t.state.sync();
-    try {
+    await withOrganization(t, owner.organizationId, { apiTokenTtlDays: 30 }, async () => {
       const res = await request(t.app).post('/api/token/').set(await as(manager)).send({ expires_in_days: 31 });
       expect(res.status).toBe(400);
       expect(res.body.validation_errors.expires_in_days[0]).toMatch(/less than or equal to 30/);
       const ok = await request(t.app).post('/api/token/').set(await as(manager)).send({ expires_in_days: 30 });
       expect(ok.status).toBe(201);
       await request(t.app).delete(`/api/token/${ok.body.id}`).set(await as(manager)).expect(204);
-    } finally {
-      await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokenTtlDays: 73_000 } });
-      await t.state.sync();
-    }
+    });
   });
 
   it('caps the role at the creator’s own (403 above it, with insufficient_scope for Bearer)', async () => {
@@ -91,16 +86,11 @@ describe('POST /api/token/', () => {
   });
 
   it('is refused with 403 while PATs are disabled for the organization', async () => {
-    await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: false } });
-    await t.state.sync();
-    try {
+    await withOrganization(t, outsider.organizationId, { apiTokensEnabled: false }, async () => {
       const res = await request(t.app).post('/api/token/').set(await as(outsider));
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('token_type_disabled');
-    } finally {
-      await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: true } });
-      await t.state.sync();
-    }
+    });
   });
 });
 
@@ -244,16 +234,11 @@ describe('POST /api/token/rotate/', () => {
     const { token } = await createPat(t, outsider);
     expect((await request(t.app).post('/api/token/rotate').send({ refresh: token })).status).toBe(401);
     const headers = await as(outsider);
-    await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: false } });
-    await t.state.sync();
-    try {
+    await withOrganization(t, outsider.organizationId, { apiTokensEnabled: false }, async () => {
       const res = await request(t.app).post('/api/token/rotate').set(headers).send({ refresh: token });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('token_type_disabled');
-    } finally {
-      await t.database.prisma.organization.update({ where: { id: outsider.organizationId }, data: { apiTokensEnabled: true } });
-      await t.state.sync();
-    }
+    });
   });
 });
 
