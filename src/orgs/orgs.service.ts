@@ -14,6 +14,7 @@ import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
 import type { Page } from '../http/paging';
 import { countMembers, deleteMembership, findMembership, listMembers, lockOwners, setRole } from './memberships.store';
+import { addFirstOwner, insertOrganization } from './orgs.store';
 import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 
 /** The organization `id` if the request may act in it (see the module comment). */
@@ -71,9 +72,8 @@ export async function applySettings(prisma: PrismaClient, organizationId: number
 /** `POST /api/organizations`: the caller owns the new organization; their active one is unchanged. */
 export async function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
   return ctx.prisma.$transaction(async (tx) => {
-    const org = await tx.organization.create({ data: { title, ...settingsColumns(ctx.config.defaultOrgSettings) } });
-    await tx.membership.create({ data: { userId: principal.userId, organizationId: org.id, role: 'owner' } });
-    await recordAudit(tx, { action: 'organization.created', organizationId: org.id, actorUserId: principal.userId, targetType: 'organization', targetId: org.id, ip, details: { owner_user_id: principal.userId, via: 'api' } });
+    const org = await insertOrganization(tx, title, ctx.config.defaultOrgSettings);
+    await addFirstOwner(tx, { organizationId: org.id, userId: principal.userId, actorUserId: principal.userId, ip, via: 'api' });
     return org;
   });
 }

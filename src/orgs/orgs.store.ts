@@ -26,21 +26,31 @@ export interface OwnedOrganization {
 /** Key for the transaction-scoped advisory lock that serializes first-start bootstrap. */
 const BOOTSTRAP_LOCK_KEY = 0x4c4b_0001;
 
+export function insertOrganization(tx: Prisma.TransactionClient, title: string, settings: TokenSettings): Promise<Organization> {
+  return tx.organization.create({ data: { title, ...settingsColumns(settings) } });
+}
+
+/** Inside a transaction: a new organization's first owner, and the audit event of its creation. */
+export async function addFirstOwner(tx: Prisma.TransactionClient, o: { organizationId: number; userId: number; actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' | 'bootstrap' }): Promise<void> {
+  await tx.membership.create({ data: { userId: o.userId, organizationId: o.organizationId, role: 'owner' } });
+  await recordAudit(tx, {
+    action: 'organization.created',
+    organizationId: o.organizationId,
+    actorUserId: o.actorUserId,
+    targetType: 'organization',
+    targetId: o.organizationId,
+    ip: o.ip,
+    details: { owner_user_id: o.userId, via: o.via },
+  });
+}
+
 /** Inside a transaction: organization, user (active in it), owner membership, audit event. */
-async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewOwner, via: string): Promise<OwnedOrganization> {
-  const organization = await tx.organization.create({ data: { title: owner.organization, ...settingsColumns(owner.settings) } });
+async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewOwner, via: 'cli' | 'bootstrap'): Promise<OwnedOrganization> {
+  const organization = await insertOrganization(tx, owner.organization, owner.settings);
   const user = await tx.user.create({
     data: { email: owner.email.toLowerCase(), passwordHash: owner.passwordHash, activeOrganizationId: organization.id },
   });
-  await tx.membership.create({ data: { userId: user.id, organizationId: organization.id, role: 'owner' } });
-  await recordAudit(tx, {
-    action: 'organization.created',
-    organizationId: organization.id,
-    actorUserId: null,
-    targetType: 'organization',
-    targetId: organization.id,
-    details: { owner_user_id: user.id, via },
-  });
+  await addFirstOwner(tx, { organizationId: organization.id, userId: user.id, actorUserId: null, via });
   return { organization, user };
 }
 
