@@ -11,14 +11,14 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context';
-import { AppError, type ErrorCode } from '../errors';
+import { AppError } from '../errors';
 import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
 import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
-import type { Principal } from './principal';
-import { isRole, lower, type Role } from './roles';
+import { activeMemberRole, type Principal } from './principal';
+import { isRole, lower } from './roles';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -31,16 +31,6 @@ const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentic
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-/** The user (active), their membership role in the org: shared by every credential. */
-async function member(ctx: Context, userId: number, organizationId: number, fail: (code: ErrorCode, detail: string) => AppError): Promise<Role> {
-  const user = await ctx.state.user(userId);
-  if (!user) throw fail('user_not_found', 'User not found');
-  if (!user.active) throw fail('user_inactive', 'User is inactive');
-  const role = await ctx.state.role(userId, organizationId);
-  if (!role) throw fail('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  return role;
-}
-
 /** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
 export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
@@ -52,7 +42,7 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   const userId = Number(claims.user_id);
   if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
   const organizationId = claims.org_id;
-  const role = await member(ctx, userId, organizationId, tokenError);
+  const role = await activeMemberRole(ctx.state, userId, organizationId, tokenError);
   if (claims.pat !== undefined) {
     const pat = await ctx.state.pat(claims.pat);
     if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw tokenError('token_invalid', 'Token is invalid');
@@ -84,7 +74,7 @@ async function session(ctx: Context, req: Request, value: string): Promise<Princ
     const header = req.get(CSRF_HEADER);
     if (!cookie || !header || !safeEqual(cookie, header)) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
   }
-  const role = await member(ctx, row.userId, row.organizationId, () => sessionEnded());
+  const role = await activeMemberRole(ctx.state, row.userId, row.organizationId, () => sessionEnded());
   return { userId: row.userId, organizationId: row.organizationId, role, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };
 }
 

@@ -3,7 +3,7 @@
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
 import { recordAudit } from '../audit/audit.store';
-import { forbidden, type Principal } from '../auth/principal';
+import { activeMemberRole, forbidden, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
 import type { PatRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
@@ -134,10 +134,7 @@ export async function checkPat(ctx: Context, token: unknown, presented: { ip: st
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
     throw tokenError('token_blacklisted', 'Token is blacklisted');
   }
-  const user = await ctx.state.user(pat.userId);
-  if (!user?.active) throw tokenError('user_inactive', 'User is inactive');
-  const memberRole = await ctx.state.role(pat.userId, pat.organizationId);
-  if (!memberRole) throw tokenError('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  const memberRole = await activeMemberRole(ctx.state, pat.userId, pat.organizationId, tokenError);
   const policy = await ctx.state.policy(pat.organizationId);
   if (!policy?.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
   return { claims, pat, memberRole, accessTokenTtlSeconds: policy.accessTokenTtlSeconds };
