@@ -64,7 +64,8 @@ const schema = z
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),
     LATCHKEY_DEFAULT_ORG_SETTINGS: z.string().optional(),
     LATCHKEY_METRICS: z.enum(['true', 'false']).default('false'),
-    LATCHKEY_STALE_GRACE_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
+    LATCHKEY_AUTH_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(20_000),
+    LATCHKEY_PAT_CREATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -108,10 +109,13 @@ export interface Config {
   readonly sessionTtlSeconds: number;
   readonly trustProxy: boolean | number | string;
   /**
-   * How long authentication keeps trusting its in-memory state after losing the change
-   * feed; then 503 until it is back. At most 30 s, the shortest access-token TTL.
+   * Entries in each of authentication's caches (PATs, sessions, legacy tokens, users,
+   * memberships, organizations, verified signatures): what bounds an instance's memory,
+   * whatever the size of the database. About 1 KB per entry at most.
    */
-  readonly staleGraceSeconds: number;
+  readonly authCacheSize: number;
+  /** PATs one user may create or rotate per minute (per instance): bounds row churn. */
+  readonly patCreatePerMinute: number;
   /** Serve `GET /metrics` (Prometheus text). Off by default: it is unauthenticated. */
   readonly metrics: boolean;
   /** Token settings of a new organization: the contract's defaults, overridden by LATCHKEY_DEFAULT_ORG_SETTINGS. */
@@ -170,7 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlSeconds: e.LATCHKEY_SESSION_TTL_HOURS * 3600,
     trustProxy: e.LATCHKEY_TRUST_PROXY,
     defaultOrgSettings: parseDefaultOrgSettings(e.LATCHKEY_DEFAULT_ORG_SETTINGS),
-    staleGraceSeconds: e.LATCHKEY_STALE_GRACE_SECONDS,
+    authCacheSize: e.LATCHKEY_AUTH_CACHE_SIZE,
+    patCreatePerMinute: e.LATCHKEY_PAT_CREATE_PER_MINUTE,
     metrics: e.LATCHKEY_METRICS === 'true',
   });
 }

@@ -65,11 +65,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       });
       if (created) logger.info({ userId: created.user.id, organizationId: created.organization.id }, 'created the first organization and its owner');
     }
-    const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg });
+    const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg, verifiedCacheSize: config.authCacheSize });
     usage = new UsageRecorder(db.prisma, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
-    live = await openLiveState({ database: db, embedded: opened.embedded, keys, clock: Date.now, staleGraceMs: config.staleGraceSeconds * 1000, logger });
+    live = await openLiveState({ database: db, embedded: opened.embedded, keys, cacheSize: config.authCacheSize, logger });
     services = { database: db, keys, usage, state: live.state };
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();

@@ -6,8 +6,9 @@
  *   Authorization: Token <key>   a legacy token
  *   session cookie               browser session; unsafe methods also need X-CSRFToken
  *
- * A signature is checked first; then the user, their membership, the org's policy and the PAT,
- * session or legacy token are looked up in memory (see AuthState): no database round trip.
+ * A signature is checked first, so only a token Latchkey signed can cost a lookup; then the
+ * PAT, session or legacy token and its holder come from the caches (see AuthState): no
+ * database round trip when warm, one indexed query when cold. {@link standing} judges them.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context';
@@ -17,8 +18,8 @@ import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
 import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
-import { activeMemberRole, type Principal } from './principal';
-import { isRole, lower } from './roles';
+import { standing, type Principal } from './principal';
+import { isRole } from './roles';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -31,6 +32,14 @@ const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentic
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+/**
+ * A signed access token whose PAT or session is gone: its user was deleted (which deletes
+ * both) or the row was. Says which; costs a query only on this refusal path.
+ */
+async function missing(ctx: Context, userId: number, otherwise: AppError): Promise<AppError> {
+  return (await ctx.state.user(userId)) ? otherwise : tokenError('user_not_found', 'User not found');
+}
+
 /** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
 export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
@@ -42,24 +51,22 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   const userId = Number(claims.user_id);
   if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
   const organizationId = claims.org_id;
-  const role = await activeMemberRole(ctx.state, userId, organizationId, tokenError);
   if (claims.pat !== undefined) {
-    const pat = await ctx.state.pat(claims.pat);
-    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw tokenError('token_invalid', 'Token is invalid');
+    const held = await ctx.state.pat(claims.pat);
+    const pat = held?.credential;
+    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
     if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
-  } else {
-    const session = await ctx.state.session(claims.sid!);
-    if (!session || session.ended || session.expiresAt <= ctx.clock() || session.userId !== userId) {
-      throw tokenError('session_ended', 'The session this token was issued for has ended; log in again.');
-    }
-  }
-  // Login tokens are not API tokens: an admin must be able to switch PATs back on.
-  if (claims.pat !== undefined) {
-    if (!(await ctx.state.policy(organizationId))?.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+    const { role, user } = standing(held.holder, 'pat', claims.role, tokenError);
     ctx.usage.touch('pat', claims.pat);
+    return { userId, organizationId, role, user, credential: { kind: 'pat_access', pat: claims.pat }, scheme: 'Bearer' };
   }
-  const credential = claims.pat !== undefined ? { kind: 'pat_access' as const, pat: claims.pat } : { kind: 'login_access' as const, sid: claims.sid! };
-  return { userId, organizationId, role: lower(claims.role, role), credential, scheme: 'Bearer' };
+  const held = await ctx.state.session(claims.sid!);
+  const session = held?.credential;
+  if (!session || session.ended || session.expiresAt <= ctx.clock() || session.userId !== userId || session.organizationId !== organizationId) {
+    throw await missing(ctx, userId, tokenError('session_ended', 'The session this token was issued for has ended; log in again.'));
+  }
+  const { role, user } = standing(held.holder, 'login', claims.role, tokenError);
+  return { userId, organizationId, role, user, credential: { kind: 'login_access', sid: claims.sid! }, scheme: 'Bearer' };
 }
 
 const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
@@ -67,20 +74,20 @@ const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has 
 
 async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
   const parts = SESSION_VALUE.exec(value);
-  const row = parts ? await ctx.state.session(parts[1]!) : undefined;
+  const held = parts ? await ctx.state.session(parts[1]!) : undefined;
+  const row = held?.credential;
   if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock()) throw sessionEnded();
   if (!SAFE_METHODS.has(req.method)) {
     const cookie = readCookie(req, CSRF_COOKIE);
     const header = req.get(CSRF_HEADER);
     if (!cookie || !header || !safeEqual(cookie, header)) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
   }
-  const role = await activeMemberRole(ctx.state, row.userId, row.organizationId, () => sessionEnded());
-  return { userId: row.userId, organizationId: row.organizationId, role, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };
+  const { role, user } = standing(held.holder, 'session', undefined, () => sessionEnded());
+  return { userId: row.userId, organizationId: row.organizationId, role, user, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };
 }
 
 /** The request's principal; 401 when it carries no credentials or bad ones. */
 export async function authenticate(ctx: Context, req: Request): Promise<Principal> {
-  ctx.state.assertFresh();
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();

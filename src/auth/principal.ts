@@ -1,6 +1,6 @@
 import { permissionDenied, type AppError, type ErrorCode } from '../errors';
-import type { AuthState } from './state';
-import type { Role } from './roles';
+import { lower, type Role } from './roles';
+import type { Holder, UserRecord } from './state';
 
 /** Who is calling, and in which organization: what every authenticated route acts on. */
 export interface Principal {
@@ -14,6 +14,8 @@ export interface Principal {
     | { readonly kind: 'login_access'; readonly sid: string }
     | { readonly kind: 'session'; readonly sid: string }
     | { readonly kind: 'legacy'; readonly tokenId: number };
+  /** The caller's user as authentication read it (this request's view: whoami answers from it). */
+  readonly user: UserRecord;
   /** How the credential arrived; decides the challenge on a later 403. */
   readonly scheme: 'Bearer' | 'Token' | 'Session';
 }
@@ -23,15 +25,29 @@ export function forbidden(principal: Principal, detail = 'You do not have permis
   return permissionDenied(detail, principal.scheme === 'Bearer' ? { scheme: 'Bearer', error: 'insufficient_scope', description: detail } : undefined);
 }
 
+/** A credential's kind, as far as {@link standing} cares. Login tokens and sessions are not API tokens. */
+export type CredentialKind = 'pat' | 'login' | 'session' | 'legacy';
+
+/** Shapes a refusal for the credential at hand (its status, challenge and words). */
+export type Refuse = (code: ErrorCode, detail: string) => AppError;
+
+export const LEGACY_DISABLED_DETAIL =
+  'Authentication token no longer valid: legacy token authentication has been disabled for this organization';
+
 /**
- * The user exists and is active, and is a member of the organization: every credential needs
- * this. Returns the membership role; `fail` shapes the 401 for the credential at hand.
+ * Who may use a credential: the one rule, called by every path that accepts one (Bearer,
+ * X-Api-Key, session, legacy token, refresh, rotate, introspection, forward-auth). The user
+ * exists and is active, is a member of the organization the credential is bound to, and that
+ * organization allows the credential's type (login sessions are not API tokens: an admin must
+ * always be able to switch PATs back on). Returns what the credential may do now (the lower
+ * of its own role and the user's current membership role, so a demotion applies at once) and
+ * the user it acts as.
  */
-export async function activeMemberRole(state: AuthState, userId: number, organizationId: number, fail: (code: ErrorCode, detail: string) => AppError): Promise<Role> {
-  const user = await state.user(userId);
-  if (!user) throw fail('user_not_found', 'User not found');
-  if (!user.active) throw fail('user_inactive', 'User is inactive');
-  const role = await state.role(userId, organizationId);
-  if (!role) throw fail('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  return role;
+export function standing(holder: Holder, kind: CredentialKind, credentialRole: Role | undefined, refuse: Refuse): { role: Role; user: UserRecord } {
+  if (!holder.user) throw refuse('user_not_found', 'User not found');
+  if (!holder.user.active) throw refuse('user_inactive', 'User is inactive');
+  if (!holder.role) throw refuse('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  if (kind === 'pat' && !holder.policy?.apiTokensEnabled) throw refuse('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  if (kind === 'legacy' && !holder.policy?.legacyEnabled) throw refuse('token_type_disabled', LEGACY_DISABLED_DETAIL);
+  return { role: credentialRole === undefined ? holder.role : lower(credentialRole, holder.role), user: holder.user };
 }

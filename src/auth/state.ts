@@ -1,21 +1,27 @@
 /**
- * What authentication needs from the database, held in memory and kept current by the change
- * feed: organization policies, users, memberships, PATs (revoked or not), sessions and legacy
- * tokens. A Bearer, X-Api-Key or Token request then costs no database round trip.
+ * What authentication reads, cached per instance within fixed bounds and kept current by the
+ * change feed. An instance holds only what its traffic touched: the credentials in use (PATs
+ * by jti, sessions by id, live legacy tokens by SHA-256), their users, memberships and
+ * organization policies, each in an LRU of `max` entries. A warm credential costs no
+ * database round trip; a cold one costs one indexed query that reads the credential and
+ * everything judging it needs at once (see state.store.ts).
  *
- * A miss (a row created a moment ago on another instance, not yet announced) is read from
- * the database once and remembered, unless a change was announced for it meanwhile. While the feed is down the copy may be stale: within
- * `staleGraceMs` it is still trusted; after that, requests get 503 rather than an answer
- * Latchkey can no longer vouch for.
+ * Correctness rests on three rules:
+ * - Every change announced by the feed evicts its key, on every instance.
+ * - A read that raced a change to one of its keys is answered but not cached: each change is
+ *   numbered, and a read keeps what it read only if no key it read changed after it began.
+ * - While the feed is down nothing may be trusted: the caches are dropped and every request
+ *   reads the database, until the feed listens again. Only an unreachable database is a 503.
  */
+import { LRUCache } from 'lru-cache';
 import { CHANNEL, listenExternal, listenPooled, type Change, type ChangeFeedHandlers } from '../db/change-feed';
 import type { Database, PrismaClient } from '../db/database';
 import type { KeyRing } from '../keys/keyring';
 import type { Logger } from '../logger';
-import { serviceUnavailable } from '../errors';
 import type { RevocationReason } from '../generated/prisma/client';
 import { randomHex } from '../secrets';
 import type { Role } from './roles';
+import { readLiveLegacy, readPat, readSession, readUser, type LegacyRow, type PatRow, type SessionRow, type UserRow } from './state.store';
 
 export interface OrgPolicy {
   readonly apiTokensEnabled: boolean;
@@ -51,222 +57,248 @@ export interface LegacyRecord {
   readonly organizationId: number;
 }
 
-const PAT_COLUMNS = { id: true, jti: true, userId: true, organizationId: true, role: true, familyId: true, revokedReason: true } as const;
-const patRecord = (p: { id: number; userId: number; organizationId: number; role: Role; familyId: string; revokedReason: RevocationReason | null }): PatRecord => ({
-  id: p.id,
-  userId: p.userId,
-  organizationId: p.organizationId,
-  role: p.role,
-  familyId: p.familyId,
-  revokedReason: p.revokedReason,
-});
+/** What a credential is judged against; undefined where the row does not exist. */
+export interface Holder {
+  readonly user: UserRecord | undefined;
+  /** The user's membership role in the credential's organization. */
+  readonly role: Role | undefined;
+  readonly policy: OrgPolicy | undefined;
+}
+
+/** A credential and its holder, as of one moment. */
+export interface Held<C> {
+  readonly credential: C;
+  readonly holder: Holder;
+}
 
 /** The pseudo-table of {@link AuthState.sync}'s markers. */
 const SYNC_TABLE = '_sync';
+/** How long a write waits for its own marker before it declares the feed lost. */
+const SYNC_TIMEOUT_MS = 2_000;
+/** Changes remembered for race checks; a read that saw more changes than this keeps nothing. */
+const RECENT_CHANGES = 10_000;
 
-const memberKey = (userId: number, organizationId: number) => `${userId}:${organizationId}`;
-const time = (value: unknown) => (value === null || value === undefined ? undefined : new Date(value as string).getTime());
-
-/** `null` marks a row announced as deleted (or a legacy token as revoked). */
-interface Tables {
-  orgs: Map<number, OrgPolicy | null>;
-  users: Map<number, UserRecord | null>;
-  members: Map<string, Role | null>;
-  pats: Map<string, PatRecord | null>;
-  sessions: Map<string, SessionRecord | null>;
-  legacy: Map<string, LegacyRecord | null>;
+interface Membership {
+  readonly role: Role | null;
 }
 
-const emptyTables = (): Tables => ({ orgs: new Map(), users: new Map(), members: new Map(), pats: new Map(), sessions: new Map(), legacy: new Map() });
+/** The tables whose rows are cached, and how a change names the cached key. */
+const KEY_OF = {
+  personal_access_tokens: (row: Record<string, unknown>) => String(row.jti),
+  sessions: (row: Record<string, unknown>) => String(row.id),
+  legacy_tokens: (row: Record<string, unknown>) => String(row.token_hash),
+  users: (row: Record<string, unknown>) => String(row.id),
+  memberships: (row: Record<string, unknown>) => `${String(row.user_id)}:${String(row.organization_id)}`,
+  organizations: (row: Record<string, unknown>) => String(row.id),
+} as const;
+type Table = keyof typeof KEY_OF;
+const isCached = (table: string): table is Table => Object.hasOwn(KEY_OF, table);
+
+interface Cached {
+  personal_access_tokens: PatRecord;
+  sessions: SessionRecord;
+  legacy_tokens: LegacyRecord;
+  users: UserRecord;
+  memberships: Membership;
+  organizations: OrgPolicy;
+}
+type Caches = { readonly [T in Table]: LRUCache<string, Cached[T]> };
+type CredentialTable = 'personal_access_tokens' | 'sessions' | 'legacy_tokens';
+
+/** Where a read began: the change count and the feed's generation at that moment. */
+interface Ticket {
+  readonly seq: number;
+  readonly generation: number;
+}
+
+const userRecord = (row: UserRow): UserRecord => ({
+  active: row.is_active,
+  email: row.email,
+  firstName: row.first_name,
+  lastName: row.last_name,
+  activeOrganizationId: row.active_organization_id,
+});
+
+type HolderRow = PatRow | SessionRow | LegacyRow;
+
+function holderOf(row: HolderRow): Holder {
+  return {
+    user: row.u_active === null ? undefined : userRecord({ is_active: row.u_active, email: row.u_email!, first_name: row.u_first_name!, last_name: row.u_last_name!, active_organization_id: row.u_active_organization_id }),
+    role: row.m_role ?? undefined,
+    policy: row.o_api_tokens_enabled === null ? undefined : { apiTokensEnabled: row.o_api_tokens_enabled, legacyEnabled: row.o_legacy_enabled!, accessTokenTtlSeconds: row.o_access_token_ttl_seconds! },
+  };
+}
 
 export class AuthState {
-  #t: Tables = emptyTables();
-  /** When the feed was lost; undefined while it is up. */
-  #lostAt: number | undefined;
-  /** Changes seen while a reload was reading; replayed over its result. */
-  #replay: Change[] | undefined;
+  readonly #caches: Caches;
+  /** Changes applied so far; the number of the last change to each recently changed key. */
+  #seq = 0;
+  readonly #recent = new LRUCache<string, number>({ max: RECENT_CHANGES });
+  /** Bumped whenever the feed is lost or listens again: reads from before may not be kept. */
+  #generation = 0;
+  #live = false;
   /** Waiters for sync markers, by marker id. */
   readonly #syncs = new Map<string, () => void>();
+  #onStall: (reason: string) => void = () => undefined;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly clock: () => number,
-    private readonly staleGraceMs: number,
-  ) {}
+    max: number,
+  ) {
+    this.#caches = {
+      personal_access_tokens: new LRUCache({ max }),
+      sessions: new LRUCache({ max }),
+      legacy_tokens: new LRUCache({ max }),
+      users: new LRUCache({ max }),
+      memberships: new LRUCache({ max }),
+      organizations: new LRUCache({ max }),
+    };
+  }
 
-  /** Reads everything that can still authenticate. */
-  async reload(): Promise<void> {
-    this.#replay = [];
-    try {
-      const now = new Date(this.clock());
-      const [orgs, users, members, pats, sessions, legacy] = await Promise.all([
-        this.prisma.organization.findMany({ select: { id: true, apiTokensEnabled: true, legacyApiTokensEnabled: true, accessTokenTtlSeconds: true } }),
-        this.prisma.user.findMany({ select: { id: true, isActive: true, email: true, firstName: true, lastName: true, activeOrganizationId: true } }),
-        this.prisma.membership.findMany({ select: { userId: true, organizationId: true, role: true } }),
-        // Access tokens outlive their PAT by at most one access TTL; a day is ample.
-        this.prisma.personalAccessToken.findMany({ where: { expiresAt: { gt: new Date(now.getTime() - 86_400_000) } }, select: PAT_COLUMNS }),
-        this.prisma.session.findMany({ where: { endedAt: null, expiresAt: { gt: now } }, select: { id: true, userId: true, organizationId: true, tokenHash: true, expiresAt: true } }),
-        this.prisma.legacyToken.findMany({ where: { revokedAt: null }, select: { id: true, tokenHash: true, userId: true, organizationId: true } }),
-      ]);
-      const t = emptyTables();
-      for (const o of orgs) t.orgs.set(o.id, { apiTokensEnabled: o.apiTokensEnabled, legacyEnabled: o.legacyApiTokensEnabled, accessTokenTtlSeconds: o.accessTokenTtlSeconds });
-      for (const u of users) t.users.set(u.id, { active: u.isActive, email: u.email, firstName: u.firstName, lastName: u.lastName, activeOrganizationId: u.activeOrganizationId });
-      for (const m of members) t.members.set(memberKey(m.userId, m.organizationId), m.role);
-      for (const p of pats) t.pats.set(p.jti, patRecord(p));
-      for (const s of sessions) t.sessions.set(s.id, { userId: s.userId, organizationId: s.organizationId, tokenHash: s.tokenHash, expiresAt: s.expiresAt.getTime(), ended: false });
-      for (const l of legacy) t.legacy.set(l.tokenHash, { id: l.id, userId: l.userId, organizationId: l.organizationId });
-      const replay = this.#replay;
-      this.#t = t;
-      this.#replay = undefined;
-      for (const change of replay) this.apply(change);
-    } finally {
-      this.#replay = undefined;
+  /** True while the change feed is up (the caches are in use). */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** Entries cached now, all caches together. */
+  get size(): number {
+    return Object.values(this.#caches).reduce((total: number, cache: { size: number }) => total + cache.size, 0);
+  }
+
+  /** The feed is lost: changes are being missed, so nothing cached can be trusted. */
+  lost(): void {
+    this.#live = false;
+    this.#generation++;
+    for (const cache of Object.values(this.#caches) as { clear(): void }[]) cache.clear();
+  }
+
+  /** The feed listens (again): from now on every change reaches {@link apply}. */
+  listening(): void {
+    this.#generation++;
+    this.#live = true;
+  }
+
+  /** Called when a write could not confirm that the feed carries its changes. */
+  onStall(handler: (reason: string) => void): void {
+    this.#onStall = handler;
+  }
+
+  /** Applies one announced change: its key leaves the cache. */
+  apply(change: Change): void {
+    if (change.table === SYNC_TABLE) {
+      this.#syncs.get(String(change.row.id))?.();
+      return;
     }
+    if (!isCached(change.table)) return;
+    const key = KEY_OF[change.table](change.row);
+    this.#recent.set(`${change.table}:${key}`, ++this.#seq);
+    this.#caches[change.table].delete(key);
   }
 
   /**
    * Resolves once every change committed before the call has been applied here: a marker
    * goes through the same channel, and notifications arrive in commit order. Writes call it
-   * before answering, so this instance reads its own writes at once. Gives up after
-   * `timeoutMs` (the feed may be down; then staleness rules apply).
+   * before answering, so this instance reads its own writes at once. A marker that does not
+   * come back means the feed cannot be trusted: it is declared lost (caches dropped,
+   * reconnected), never silently ignored.
    */
-  async sync(timeoutMs = 1_000): Promise<void> {
+  async sync(): Promise<void> {
+    if (!this.#live) return;
+    const generation = this.#generation;
     const id = randomHex(8);
-    const seen = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => (this.#syncs.delete(id), resolve()), timeoutMs);
-      this.#syncs.set(id, () => (clearTimeout(timer), resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), SYNC_TIMEOUT_MS);
+      this.#syncs.set(id, () => resolve(true));
     });
-    await this.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`;
-    await seen;
-  }
-
-  /** Applies one announced change. */
-  apply(change: Change): void {
-    if (change.table === SYNC_TABLE) {
-      const waiter = this.#syncs.get(String(change.row.id));
-      this.#syncs.delete(String(change.row.id));
-      waiter?.();
-      return;
+    try {
+      await this.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`;
+      if (await seen) return;
+    } catch {
+      // The marker could not be sent: the feed's state is unknown, as below.
+    } finally {
+      clearTimeout(timer);
+      this.#syncs.delete(id);
     }
-    this.#replay?.push(change);
-    const { row } = change;
-    const gone = change.op === 'DELETE';
-    const t = this.#t;
-    switch (change.table) {
-      case 'organizations':
-        if (gone) t.orgs.set(row.id as number, null);
-        else t.orgs.set(row.id as number, { apiTokensEnabled: row.api_tokens_enabled as boolean, legacyEnabled: row.legacy_api_tokens_enabled as boolean, accessTokenTtlSeconds: row.access_token_ttl_seconds as number });
-        break;
-      case 'users':
-        if (gone) t.users.set(row.id as number, null);
-        else t.users.set(row.id as number, { active: row.is_active as boolean, email: row.email as string, firstName: row.first_name as string, lastName: row.last_name as string, activeOrganizationId: (row.active_organization_id as number | null) ?? null });
-        break;
-      case 'memberships': {
-        const key = memberKey(row.user_id as number, row.organization_id as number);
-        if (gone) t.members.set(key, null);
-        else t.members.set(key, row.role as Role);
-        break;
-      }
-      case 'personal_access_tokens': {
-        const jti = String(row.jti);
-        if (gone) t.pats.set(jti, null);
-        else {
-          t.pats.set(jti, {
-            id: row.id as number,
-            userId: row.user_id as number,
-            organizationId: row.organization_id as number,
-            role: row.role as Role,
-            familyId: String(row.family_id),
-            revokedReason: (row.revoked_reason as RevocationReason | null) ?? null,
-          });
-        }
-        break;
-      }
-      case 'sessions':
-        if (gone || row.ended_at !== null) t.sessions.set(String(row.id), { userId: row.user_id as number, organizationId: row.organization_id as number, tokenHash: String(row.token_hash), expiresAt: 0, ended: true });
-        else t.sessions.set(String(row.id), { userId: row.user_id as number, organizationId: row.organization_id as number, tokenHash: String(row.token_hash), expiresAt: time(row.expires_at)!, ended: false });
-        break;
-      case 'legacy_tokens':
-        if (gone || row.revoked_at !== null) t.legacy.set(String(row.token_hash), null);
-        else t.legacy.set(String(row.token_hash), { id: row.id as number, userId: row.user_id as number, organizationId: row.organization_id as number });
-        break;
-      default:
-    }
+    if (generation !== this.#generation) return;
+    this.lost();
+    this.#onStall('a write could not confirm its change through the feed');
   }
 
-  /** True while the change feed is up (this copy is current). */
-  get live(): boolean {
-    return this.#lostAt === undefined;
+  /** A PAT (revoked or not) by jti, with its holder. */
+  pat(jti: string): Promise<Held<PatRecord> | undefined> {
+    return this.#held('personal_access_tokens', jti, () => readPat(this.prisma, jti), (row) => ({
+      id: row.id,
+      userId: row.user_id,
+      organizationId: row.organization_id,
+      role: row.role,
+      familyId: row.family_id,
+      revokedReason: row.revoked_reason,
+    }));
   }
 
-  lost(): void {
-    this.#lostAt ??= this.clock();
+  /** A login session (ended or not) by id, with its holder. */
+  session(id: string): Promise<Held<SessionRecord> | undefined> {
+    return this.#held('sessions', id, () => readSession(this.prisma, id), (row) => ({
+      userId: row.user_id,
+      organizationId: row.organization_id,
+      tokenHash: row.token_hash,
+      expiresAt: row.expires_at.getTime(),
+      ended: row.ended_at !== null,
+    }));
   }
 
-  listening(): void {
-    this.#lostAt = undefined;
+  /** A live legacy token by SHA-256, with its holder. A miss is never cached: anyone can mint misses. */
+  legacy(tokenHash: string): Promise<Held<LegacyRecord> | undefined> {
+    return this.#held('legacy_tokens', tokenHash, () => readLiveLegacy(this.prisma, tokenHash), (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }));
   }
 
-  /** 503 once the copy has been unconfirmed for longer than the grace. */
-  assertFresh(): void {
-    if (this.#lostAt !== undefined && this.clock() - this.#lostAt > this.staleGraceMs) {
-      throw serviceUnavailable('Latchkey cannot confirm revocation state right now; try again shortly.');
-    }
+  /** A user's profile, for whoami. */
+  async user(id: number): Promise<UserRecord | undefined> {
+    const key = String(id);
+    const cached = this.#caches.users.get(key);
+    if (cached) return cached;
+    const ticket = this.#ticket();
+    const row = await readUser(this.prisma, id);
+    if (!row) return undefined;
+    const user = userRecord(row);
+    this.#keep(ticket, 'users', key, user);
+    return user;
   }
 
-  /**
-   * The remembered value, or the database's (remembered unless a change was announced for
-   * the key meanwhile). `null` in a map is a tombstone: deleted or revoked, announced.
-   */
-  async #lookup<K, V>(map: Map<K, V | null>, key: K, fetch: () => Promise<V | null | undefined>): Promise<V | undefined> {
-    const known = map.get(key);
-    if (known !== undefined) return known ?? undefined;
-    const fetched = (await fetch()) ?? undefined;
-    if (fetched && !map.has(key)) map.set(key, fetched);
-    return map.has(key) ? (map.get(key) ?? undefined) : fetched;
+  async #held<T extends CredentialTable, R extends HolderRow>(table: T, key: string, read: () => Promise<R | undefined>, credentialOf: (row: R) => Cached[T]): Promise<Held<Cached[T]> | undefined> {
+    const cached = (this.#caches[table] as LRUCache<string, Cached[T]>).get(key);
+    const holder = cached && this.#cachedHolder(cached.userId, cached.organizationId);
+    if (cached && holder) return { credential: cached, holder };
+    const ticket = this.#ticket();
+    const row = await read();
+    if (!row) return undefined;
+    const held = { credential: credentialOf(row), holder: holderOf(row) };
+    const { user, role, policy } = held.holder;
+    this.#keep(ticket, table, key, held.credential);
+    if (user) this.#keep(ticket, 'users', String(row.user_id), user);
+    this.#keep(ticket, 'memberships', `${row.user_id}:${row.organization_id}`, { role: role ?? null });
+    if (policy) this.#keep(ticket, 'organizations', String(row.organization_id), policy);
+    return held;
   }
 
-  user(id: number): Promise<UserRecord | undefined> {
-    return this.#lookup(this.#t.users, id, async () => {
-      const u = await this.prisma.user.findUnique({ where: { id }, select: { isActive: true, email: true, firstName: true, lastName: true, activeOrganizationId: true } });
-      return u && { active: u.isActive, email: u.email, firstName: u.firstName, lastName: u.lastName, activeOrganizationId: u.activeOrganizationId };
-    });
+  #cachedHolder(userId: number, organizationId: number): Holder | undefined {
+    const user = this.#caches.users.get(String(userId));
+    const membership = this.#caches.memberships.get(`${userId}:${organizationId}`);
+    const policy = this.#caches.organizations.get(String(organizationId));
+    return user && membership && policy ? { user, role: membership.role ?? undefined, policy } : undefined;
   }
 
-  role(userId: number, organizationId: number): Promise<Role | undefined> {
-    return this.#lookup(this.#t.members, memberKey(userId, organizationId), async () => {
-      const m = await this.prisma.membership.findUnique({ where: { userId_organizationId: { userId, organizationId } }, select: { role: true } });
-      return m?.role;
-    });
+  #ticket(): Ticket {
+    return { seq: this.#seq, generation: this.#generation };
   }
 
-  policy(organizationId: number): Promise<OrgPolicy | undefined> {
-    return this.#lookup(this.#t.orgs, organizationId, async () => {
-      const o = await this.prisma.organization.findUnique({ where: { id: organizationId }, select: { apiTokensEnabled: true, legacyApiTokensEnabled: true, accessTokenTtlSeconds: true } });
-      return o && { apiTokensEnabled: o.apiTokensEnabled, legacyEnabled: o.legacyApiTokensEnabled, accessTokenTtlSeconds: o.accessTokenTtlSeconds };
-    });
-  }
-
-  pat(jti: string): Promise<PatRecord | undefined> {
-    return this.#lookup(this.#t.pats, jti, async () => {
-      const p = await this.prisma.personalAccessToken.findUnique({ where: { jti }, select: PAT_COLUMNS });
-      return p && patRecord(p);
-    });
-  }
-
-  session(id: string): Promise<SessionRecord | undefined> {
-    return this.#lookup(this.#t.sessions, id, async () => {
-      const s = await this.prisma.session.findUnique({ where: { id }, select: { userId: true, organizationId: true, tokenHash: true, expiresAt: true, endedAt: true } });
-      return s && { userId: s.userId, organizationId: s.organizationId, tokenHash: s.tokenHash, expiresAt: s.expiresAt.getTime(), ended: s.endedAt !== null };
-    });
-  }
-
-  /** A live legacy token by hash. A miss is not remembered: anyone can mint well-formed misses. */
-  legacy(tokenHash: string): Promise<LegacyRecord | undefined> {
-    return this.#lookup(this.#t.legacy, tokenHash, async () => {
-      const l = await this.prisma.legacyToken.findUnique({ where: { tokenHash }, select: { id: true, userId: true, organizationId: true, revokedAt: true } });
-      return l && !l.revokedAt ? { id: l.id, userId: l.userId, organizationId: l.organizationId } : undefined;
-    });
+  /** Caches what a read found, unless the feed was down or a change to the key arrived since the read began. */
+  #keep<T extends Table>(ticket: Ticket, table: T, key: string, value: Cached[T]): void {
+    if (!this.#live || ticket.generation !== this.#generation) return;
+    if (this.#seq - ticket.seq >= RECENT_CHANGES) return;
+    if ((this.#recent.peek(`${table}:${key}`) ?? -1) > ticket.seq) return;
+    (this.#caches[table] as LRUCache<string, Cached[T]>).set(key, value);
   }
 }
 
@@ -276,20 +308,20 @@ export interface LiveState {
 }
 
 /**
- * An {@link AuthState} kept current by the change feed; resolves once it is loaded and
- * listening. Signing-key changes reload the key ring too.
+ * An {@link AuthState} kept current by the change feed; resolves once the feed listens.
+ * Signing-key changes, and every (re)connection, reload the key ring too.
  */
 export async function openLiveState(options: {
   readonly database: Database;
   readonly embedded: boolean;
   readonly keys: KeyRing;
-  readonly clock: () => number;
-  readonly staleGraceMs: number;
+  readonly cacheSize: number;
   readonly logger: Logger;
+  /** Where the feed connects; default the database's URL (tests put a proxy in between). */
+  readonly feedUrl?: string;
 }): Promise<LiveState> {
   const { database, keys, logger } = options;
-  const state = new AuthState(database.prisma, options.clock, options.staleGraceMs);
-  state.lost();
+  const state = new AuthState(database.prisma, options.cacheSize);
   let first: () => void;
   const listening = new Promise<void>((resolve) => (first = resolve));
   const handlers: ChangeFeedHandlers = {
@@ -298,14 +330,18 @@ export async function openLiveState(options: {
       if (change.table === 'signing_keys') keys.reload().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed'));
     },
     async onListening() {
-      await Promise.all([state.reload(), keys.reload()]);
+      await keys.reload();
       state.listening();
-      logger.info('change feed listening; authentication state loaded');
+      logger.info('change feed listening; authentication caches in use');
       first();
     },
-    onLost: () => state.lost(),
+    onLost() {
+      state.lost();
+      logger.warn('change feed lost; answering from the database until it is back');
+    },
   };
-  const feed = options.embedded ? await listenPooled(database.pool, handlers) : listenExternal(database.url, handlers, logger);
+  const feed = options.embedded ? await listenPooled(database.pool, handlers) : listenExternal(options.feedUrl ?? database.url, handlers, logger);
+  state.onStall((reason) => feed.restart(reason));
   await listening;
   return { state, close: () => feed.close() };
 }

@@ -4,6 +4,9 @@
  * attempts are refused with 429 and Retry-After until the window ends, without checking the
  * password, so a guesser learns nothing more.
  */
+import { LRUCache } from 'lru-cache';
+import { AppError } from '../errors';
+
 export interface ThrottleLimits {
   readonly perAccount: number;
   readonly perIp: number;
@@ -59,5 +62,32 @@ export class LoginThrottle {
     this.#windows.delete(key);
     if (this.#windows.size >= MAX_ENTRIES) this.#windows.delete(this.#windows.keys().next().value!);
     this.#windows.set(key, { count: 1, resetAt: now + this.limits.windowSeconds * 1000 });
+  }
+}
+
+/**
+ * At most `limit` events per key per minute, in fixed windows, counted in memory per instance
+ * (what bounds the churn of PAT creation and rotation: every one is a row). The keys are
+ * authenticated users, and an LRU bounds them anyway.
+ */
+export class PerMinuteLimit {
+  readonly #windows = new LRUCache<string, Window>({ max: MAX_ENTRIES });
+
+  constructor(
+    private readonly limit: number,
+    private readonly clock: () => number,
+    private readonly what: string,
+  ) {}
+
+  /** Counts one event for `key`, or throws 429 with Retry-After when the window is full. */
+  take(key: string): void {
+    const now = this.clock();
+    let window = this.#windows.get(key);
+    if (!window || window.resetAt <= now) this.#windows.set(key, (window = { count: 0, resetAt: now + 60_000 }));
+    if (window.count >= this.limit) {
+      const wait = Math.ceil((window.resetAt - now) / 1000);
+      throw new AppError(429, 'rate_limited', `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+    }
+    window.count++;
   }
 }

@@ -1,10 +1,12 @@
 /**
  * The `latchkey_changes` notifications (see the change_notifications migration), delivered to
- * a handler. With an external Postgres, one dedicated connection LISTENs; if it drops, the
- * feed reconnects with backoff and reports the gap, because changes made meanwhile were missed
- * (the owner reloads). The embedded database serves one connection, through which every write
+ * a handler. With an external Postgres, one dedicated connection LISTENs; if it drops or goes
+ * silent, the feed reconnects with backoff and reports the gap, because changes made meanwhile
+ * were missed (the owner stops trusting what it cached). The embedded database serves one connection, through which every write
  * of this process passes: there, each pooled connection LISTENs and nothing can be missed.
  */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Pool, type PoolClient } from 'pg';
 import type { Logger } from '../logger';
@@ -20,7 +22,7 @@ export interface Change {
 export interface ChangeFeedHandlers {
   /** One change, in commit order. */
   onChange(change: Change): void;
-  /** Listening (again): changes before this moment may have been missed; reload. */
+  /** Listening (again): every change from now on will reach onChange. */
   onListening(): Promise<void>;
   /** The connection is lost; changes are being missed from now until onListening. */
   onLost(): void;
@@ -36,54 +38,87 @@ function parse(payload: string | undefined): Change | undefined {
 }
 
 export interface ChangeFeed {
+  /** Drops the connection and listens anew (a write could not confirm the feed carries it). */
+  restart(reason: string): void;
   close(): Promise<void>;
 }
 
-/** A dedicated LISTEN connection that comes back by itself. */
+/** A heartbeat goes out this often on the LISTEN connection... */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+/** ...and the connection is declared lost when nothing came back for this long. */
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+
+/**
+ * A dedicated LISTEN connection that comes back by itself. A connection can die without a FIN
+ * or RST (a NAT or conntrack idle timeout, a partition) and TCP keepalive would notice only
+ * after hours, so every second it notifies a channel of its own and expects to hear it
+ * back: silence for {@link HEARTBEAT_TIMEOUT_MS} counts as lost.
+ */
 export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger: Logger): ChangeFeed {
   let closed = false;
-  let current: Client | undefined;
+  let current: { client: Client; drop: (reason: string) => void } | undefined;
   const wake = new AbortController();
 
   const run = async () => {
     for (let delay = 100; !closed; delay = Math.min(delay * 2, 2_000)) {
-      const c = new Client({ connectionString: url, application_name: 'latchkey-listen', connectionTimeoutMillis: 2_000, keepAlive: true });
-      current = c;
-      const lost = new Promise<void>((resolve) => {
-        c.on('error', () => resolve());
-        c.on('end', () => resolve());
+      const client = new Client({ connectionString: url, application_name: 'latchkey-listen', connectionTimeoutMillis: 2_000, keepAlive: true });
+      const heartbeatChannel = `latchkey_heartbeat_${randomBytes(8).toString('hex')}`;
+      let heartbeat: NodeJS.Timeout | undefined;
+      const lost = new Promise<string>((resolve) => {
+        client.on('error', (err) => resolve(err.message));
+        client.on('end', () => resolve('connection ended'));
+        current = {
+          client,
+          drop(reason) {
+            resolve(reason);
+            // The socket may carry nothing any more: end() could wait forever for a reply.
+            (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+          },
+        };
       });
       try {
-        await c.connect();
-        c.on('notification', (message) => {
+        await client.connect();
+        let heard = Date.now();
+        client.on('notification', (message) => {
+          heard = Date.now();
           const change = message.channel === CHANNEL ? parse(message.payload) : undefined;
           if (change) handlers.onChange(change);
         });
-        await c.query(`LISTEN ${CHANNEL}`);
+        await client.query(`LISTEN ${CHANNEL}; LISTEN ${heartbeatChannel}`);
+        heartbeat = setInterval(() => {
+          if (Date.now() - heard > HEARTBEAT_TIMEOUT_MS) current?.drop(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`);
+          else client.query(`NOTIFY ${heartbeatChannel}`).catch(() => undefined);
+        }, HEARTBEAT_INTERVAL_MS);
         if (!closed) {
           await handlers.onListening();
           delay = 100;
-          await lost;
+          const reason = await lost;
+          if (!closed) logger.warn({ reason }, 'change feed: connection lost');
         }
       } catch (err) {
         if (!closed) logger.warn({ err: { message: (err as Error).message } }, 'change feed: cannot listen');
       }
+      clearInterval(heartbeat);
       current = undefined;
-      c.removeAllListeners('notification');
-      await c.end().catch(() => undefined);
+      client.removeAllListeners('notification');
+      (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
       if (closed) return;
       handlers.onLost();
-      logger.warn({ retryInMs: delay }, 'change feed: connection lost; revocation state may be stale until it is back');
+      logger.warn({ retryInMs: delay }, 'change feed: reconnecting');
       await sleep(delay, undefined, { signal: wake.signal }).catch(() => undefined);
     }
   };
   const running = run();
 
   return {
+    restart(reason) {
+      logger.warn({ reason }, 'change feed: restarting');
+      current?.drop(reason);
+    },
     async close() {
       closed = true;
       wake.abort();
-      await current?.end().catch(() => undefined);
+      current?.drop('closing');
       await running;
     },
   };
@@ -112,6 +147,8 @@ export async function listenPooled(pool: Pool, handlers: ChangeFeedHandlers): Pr
   }
   await handlers.onListening();
   return {
+    // One in-process connection carries every write: nothing can be missed, so listening again is enough.
+    restart: () => void handlers.onListening().catch(() => undefined),
     async close() {
       pool.removeAllListeners('connect');
     },

@@ -6,6 +6,7 @@
  * algorithm: a token is verified only under the algorithm of the key its `kid` names.
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { JwtAlgorithm } from '../config';
 import type { PrismaClient } from '../db/database';
 import type { Logger } from '../logger';
@@ -17,8 +18,6 @@ import type { SecretBox } from './secret-box';
 export const KEY_RETIREMENT_GRACE_SECONDS = 3600 + 300;
 /** An unknown kid reloads the keys from the database at most this often. */
 const RELOAD_ON_MISS_INTERVAL_MS = 5_000;
-/** Tokens whose signature was verified, remembered until they expire (bounded). */
-const MAX_VERIFIED = 10_000;
 
 export interface Signer {
   readonly kid: string;
@@ -37,6 +36,8 @@ interface KeyRingOptions {
   readonly box: SecretBox;
   readonly logger: Logger;
   readonly clock?: () => number;
+  /** How many verified tokens to remember (see {@link KeyRing.remember}); default 20 000. */
+  readonly verifiedCacheSize?: number;
 }
 
 async function insertNewKey(tx: Tx, box: SecretBox, alg: JwtAlgorithm, now: Date): Promise<SigningKey> {
@@ -64,9 +65,11 @@ export class KeyRing {
   #jwks: { keys: JsonWebKey[] } = { keys: [] };
   #lastReload = 0;
   #reloading: Promise<void> | undefined;
-  readonly #verified = new Map<string, { readonly value: unknown; readonly until: number }>();
+  readonly #verified: LRUCache<string, { readonly value: unknown; readonly until: number }>;
 
-  private constructor(private readonly options: KeyRingOptions) {}
+  private constructor(private readonly options: KeyRingOptions) {
+    this.#verified = new LRUCache({ max: options.verifiedCacheSize ?? 20_000 });
+  }
 
   /**
    * Loads the keys, first making sure a key of `alg` signs: on first start, or when the
@@ -136,10 +139,9 @@ export class KeyRing {
     return undefined;
   }
 
-  /** Remembers a verified token until `until` (ms since the epoch); the oldest go first when full. */
+  /** Remembers a verified token until `until` (ms since the epoch); the least recently used go first when full. */
   remember(token: string, value: unknown, until: number): void {
     if (until <= Date.now()) return;
-    if (this.#verified.size >= MAX_VERIFIED) this.#verified.delete(this.#verified.keys().next().value!);
     this.#verified.set(token, { value, until });
   }
 

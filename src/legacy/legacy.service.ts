@@ -3,16 +3,13 @@
  * stored as SHA-256, dead at once on reset, and only accepted while the organization allows.
  */
 import { recordAudit } from '../audit/audit.store';
-import type { Principal } from '../auth/principal';
+import { standing, type Principal } from '../auth/principal';
 import type { Context } from '../context';
 import { AppError, type ErrorCode } from '../errors';
 import { sha256Hex } from '../secrets';
 import { lockMembership } from '../orgs/memberships.store';
 import { generateLegacyToken, isWellFormedLegacyToken, legacyHint } from './legacy-token';
 import { findLiveLegacy, replaceLegacy } from './legacy.store';
-
-export const LEGACY_DISABLED_DETAIL =
-  'Authentication token no longer valid: legacy token authentication has been disabled for this organization';
 
 /** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
 export const legacyError = (code: ErrorCode, detail: string) => new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
@@ -21,15 +18,13 @@ export const legacyError = (code: ErrorCode, detail: string) => new AppError(401
 export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
   if (!value) throw legacyError('token_malformed', 'Invalid token header. No credentials provided.');
   if (!isWellFormedLegacyToken(value)) throw legacyError('token_invalid', 'Invalid token.');
-  const token = await ctx.state.legacy(sha256Hex(value));
-  if (!token) throw legacyError('token_invalid', 'Invalid token.');
-  const user = await ctx.state.user(token.userId);
-  if (!user?.active) throw legacyError('user_inactive', 'User inactive or deleted.');
-  const role = await ctx.state.role(token.userId, token.organizationId);
-  if (!role) throw legacyError('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  if (!(await ctx.state.policy(token.organizationId))?.legacyEnabled) throw legacyError('token_type_disabled', LEGACY_DISABLED_DETAIL);
+  const held = await ctx.state.legacy(sha256Hex(value));
+  if (!held) throw legacyError('token_invalid', 'Invalid token.');
+  const token = held.credential;
+  // Django REST framework's words for a missing or inactive user.
+  const { role, user } = standing(held.holder, 'legacy', undefined, (code, detail) => (code.startsWith('user_') ? legacyError('user_inactive', 'User inactive or deleted.') : legacyError(code, detail)));
   ctx.usage.touch('legacy', token.id);
-  return { userId: token.userId, organizationId: token.organizationId, role, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
+  return { userId: token.userId, organizationId: token.organizationId, role, user, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
 }
 
 export interface LegacyDescription {

@@ -36,8 +36,8 @@ async function resolve(ctx: Context, token: string): Promise<{ principal: Princi
     if (!looksLikeJwt(token)) return { principal: await authenticateLegacy(ctx, token), kind: 'legacy', claims: {} };
     const claims = decodeUnverified(token)?.payload ?? {};
     if (claims.token_type === 'refresh') {
-      const { pat } = await checkPat(ctx, token, undefined);
-      const principal: Principal = { userId: pat.userId, organizationId: pat.organizationId, role: pat.role, credential: { kind: 'pat_access', pat: String(claims.jti) }, scheme: 'Bearer' };
+      const { pat, role, user } = await checkPat(ctx, token, undefined);
+      const principal: Principal = { userId: pat.userId, organizationId: pat.organizationId, role, user, credential: { kind: 'pat_access', pat: String(claims.jti) }, scheme: 'Bearer' };
       return { principal, kind: 'refresh', claims };
     }
     return { principal: await authenticateBearer(ctx, token), kind: 'access', claims };

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { authenticate, principalOf, requireAuth } from '../auth/authenticate';
 import { ROLES } from '../auth/roles';
+import type { PerMinuteLimit } from '../auth/throttle';
 import type { Context } from '../context';
 import { iso, noStore } from '../http/responses';
 import { route } from '../http/routing';
@@ -23,7 +24,8 @@ const createBody = z.object({
   role: choice(ROLES).optional(),
 });
 
-export function tokensRouter(context: () => Context): Router {
+/** `creations` bounds how many PATs one user may mint (create or rotate) a minute. */
+export function tokensRouter(context: () => Context, creations: PerMinuteLimit): Router {
   const router = Router();
   const auth = requireAuth(context);
 
@@ -59,7 +61,9 @@ export function tokensRouter(context: () => Context): Router {
       auth,
       async (req, res) => {
         const { refresh: pat } = parseBody(refreshBody, req.body);
-        noStore(res).json({ refresh: await rotate(context(), principalOf(req), pat, req.ip) });
+        const principal = principalOf(req);
+        creations.take(String(principal.userId));
+        noStore(res).json({ refresh: await rotate(context(), principal, pat, req.ip) });
       },
     ],
   });
@@ -78,7 +82,9 @@ export function tokensRouter(context: () => Context): Router {
       auth,
       async (req, res) => {
         const body = parseBody(createBody, req.body);
-        const { token, row } = await createPat(context(), principalOf(req), { name: body.name, expiresInDays: body.expires_in_days, role: body.role }, req.ip);
+        const principal = principalOf(req);
+        creations.take(String(principal.userId));
+        const { token, row } = await createPat(context(), principal, { name: body.name, expiresInDays: body.expires_in_days, role: body.role }, req.ip);
         noStore(res).status(201).json({ token, id: row.id, name: row.name, role: row.role, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt) });
       },
     ],

@@ -3,9 +3,9 @@
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
 import { recordAudit } from '../audit/audit.store';
-import { activeMemberRole, forbidden, type Principal } from '../auth/principal';
-import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
-import type { PatRecord } from '../auth/state';
+import { forbidden, standing, type Principal } from '../auth/principal';
+import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
+import type { PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
 import { AppError, notFound, validationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
@@ -14,7 +14,6 @@ import { randomHex } from '../secrets';
 import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
 import {
   countLivePats,
-  findMemberRole,
   findOrganizationPolicy,
   findPatById,
   findPatByJti,
@@ -109,48 +108,42 @@ async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' |
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
 }
 
-/** A PAT that passed every check: its claims, its record, its owner's role and org policy. */
+/** A PAT that passed every check: its claims, its record, what it may do and its org's access TTL. */
 export interface CheckedPat {
   readonly claims: PatClaims;
   readonly pat: PatRecord;
-  readonly memberRole: Role;
+  /** The lower of the PAT's role and its owner's current membership role. */
+  readonly role: Role;
+  readonly user: UserRecord;
   readonly accessTokenTtlSeconds: number;
 }
 
 /**
  * Every check a PAT must pass, in order and each with its own code: the token itself (see
- * {@link verifyPat}), then its record (unknown → invalid, revoked → blacklisted), the user
- * (active), the membership, the organization's policy, all read from the in-memory state (a
- * PAT made a moment ago on another instance costs one query). `presented` says whether its
- * holder is using it (refresh, rotate): then a revoked one is audited, and a rotated one
- * revokes its family. An introspecting resource server is not its holder.
+ * {@link verifyPat}), then its record (unknown → invalid, revoked → blacklisted), then
+ * {@link standing} (the user, the membership, the organization's policy), all from the caches
+ * (a cold PAT costs one query). `presented` says whether its holder is using it (refresh,
+ * rotate): then a revoked one is audited, and a rotated one revokes its family. An
+ * introspecting resource server is not its holder.
  */
 export async function checkPat(ctx: Context, token: unknown, presented: { ip: string | undefined } | undefined): Promise<CheckedPat> {
-  ctx.state.assertFresh();
   const claims = await verifyPat(token, verifyOptions(ctx));
-  const pat = await ctx.state.pat(claims.jti);
+  const held = await ctx.state.pat(claims.jti);
+  const pat = held?.credential;
   if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id) throw tokenError('token_invalid', 'Token is invalid');
   if (pat.revokedReason) {
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
     throw tokenError('token_blacklisted', 'Token is blacklisted');
   }
-  const memberRole = await activeMemberRole(ctx.state, pat.userId, pat.organizationId, tokenError);
-  const policy = await ctx.state.policy(pat.organizationId);
-  if (!policy?.apiTokensEnabled) throw tokenError('token_type_disabled', 'Personal access tokens are disabled for this organization.');
-  return { claims, pat, memberRole, accessTokenTtlSeconds: policy.accessTokenTtlSeconds };
+  const { role, user } = standing(held.holder, 'pat', pat.role, tokenError);
+  return { claims, pat, role, user, accessTokenTtlSeconds: held.holder.policy!.accessTokenTtlSeconds };
 }
 
 /** `POST /api/token/refresh`: PAT → access token, after {@link checkPat}. */
 export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
-  const { claims, pat, memberRole, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
+  const { claims, pat, role, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
-  return issueAccessToken(ctx, {
-    userId: pat.userId,
-    organizationId: pat.organizationId,
-    role: lower(pat.role, memberRole),
-    ttlSeconds: accessTokenTtlSeconds,
-    source: { pat: claims.jti },
-  });
+  return issueAccessToken(ctx, { userId: pat.userId, organizationId: pat.organizationId, role, ttlSeconds: accessTokenTtlSeconds, source: { pat: claims.jti } });
 }
 
 export interface NewPatInput {
@@ -169,7 +162,7 @@ interface PatSpec {
   readonly userId: number;
   readonly organizationId: number;
   readonly role: Role;
-  readonly ttlDays: number;
+  readonly ttlSeconds: number;
   /** Rotation: the family and the PAT being replaced. A new family is named by its first jti. */
   readonly familyId?: string;
   readonly parentId?: number;
@@ -181,7 +174,7 @@ async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec
   const iat = epochSeconds(ctx);
   const jti = newJti();
   const createdAt = new Date(iat * 1000);
-  const expiresAt = new Date((iat + data.ttlDays * DAY_SECONDS) * 1000);
+  const expiresAt = new Date((iat + data.ttlSeconds) * 1000);
   const token = await sign(signer, patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }));
   const row = await insertPat(tx, {
     jti,
@@ -216,7 +209,7 @@ export async function createPat(ctx: Context, principal: Principal, input: NewPa
     if (live >= ctx.config.patLimit) {
       throw new AppError(409, 'token_limit_reached', `You already have ${live} personal access tokens in this organization, the limit; delete one first.`);
     }
-    const issued = await mintPat(ctx, tx, { name: input.name, userId: principal.userId, organizationId: principal.organizationId, role, ttlDays });
+    const issued = await mintPat(ctx, tx, { name: input.name, userId: principal.userId, organizationId: principal.organizationId, role, ttlSeconds: ttlDays * DAY_SECONDS });
     await recordAudit(tx, { action: 'pat.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: issued.row.id, ip, details: { name: input.name, role, expires_at: issued.row.expiresAt.toISOString() } });
     return issued;
   });
@@ -286,26 +279,31 @@ const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refre
 
 /**
  * `POST /api/token/rotate/`: revokes the PAT and issues its successor in the same family, with
- * the same name, owner and role (capped by the owner's current role) and the org's current
- * TTL. A PAT already rotated, presented again (or rotated twice at once), revokes the family.
+ * the same name and owner, its role capped by {@link standing}, and the lifetime the parent was
+ * created with, capped by the org's current `api_token_ttl_days`. A PAT already rotated,
+ * presented again (or rotated twice at once), revokes the family.
  */
 export async function rotate(ctx: Context, principal: Principal, value: unknown, ip: string | undefined): Promise<string> {
   const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
   const pat = claims && (await findPatByJti(ctx.prisma, claims.jti));
   if (!pat) throw invalidRefresh();
   if (!mayManage(principal, pat)) throw notFound();
-  const policy = await findOrganizationPolicy(ctx.prisma, pat.organizationId);
-  if (!policy?.apiTokensEnabled) throw tokensDisabled(principal);
+  const held = await ctx.state.pat(pat.jti);
+  if (held && !held.holder.policy?.apiTokensEnabled) throw tokensDisabled(principal);
   const who = { actorUserId: principal.userId, ip };
   if (pat.revokedAt) {
     await refuseRevoked(ctx, pat, who);
     throw invalidRefresh();
   }
+  const role = held ? standing(held.holder, 'pat', pat.role, () => invalidRefresh()).role : undefined;
+  if (!role) throw invalidRefresh();
+  const lifetimeSeconds = seconds(pat.expiresAt) - seconds(pat.createdAt);
   const issued = await ctx.prisma.$transaction(async (tx) => {
     if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
-    const ownerRole = await findMemberRole(tx, pat.userId, pat.organizationId);
-    if (!ownerRole) throw invalidRefresh();
-    const next = await mintPat(ctx, tx, { name: pat.name, userId: pat.userId, organizationId: pat.organizationId, role: lower(pat.role, ownerRole), parentId: pat.id, familyId: pat.familyId, ttlDays: policy.apiTokenTtlDays });
+    const policy = await findOrganizationPolicy(tx, pat.organizationId);
+    if (!policy) throw invalidRefresh();
+    const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
+    const next = await mintPat(ctx, tx, { name: pat.name, userId: pat.userId, organizationId: pat.organizationId, role, parentId: pat.id, familyId: pat.familyId, ttlSeconds });
     await recordAudit(tx, { action: 'pat.rotated', organizationId: pat.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: next.row.id, ip, details: { previous_id: pat.id, owner_user_id: pat.userId } });
     return next;
   });

@@ -53,12 +53,6 @@ export async function revokeFamily(tx: Db, familyId: string, now: Date): Promise
   return count;
 }
 
-/** The caller's role in an organization, or undefined if not a member. */
-export async function findMemberRole(db: Db, userId: number, organizationId: number): Promise<Role | undefined> {
-  const membership = await db.membership.findUnique({ where: { userId_organizationId: { userId, organizationId } }, select: { role: true } });
-  return membership?.role;
-}
-
 export async function findOrganizationPolicy(db: Db, organizationId: number) {
   return db.organization.findUnique({
     where: { id: organizationId },

@@ -45,14 +45,17 @@ export function usersRouter(context: () => Context, throttle: LoginThrottle): Ro
   });
 
   /** `active_organization` is the user's (what the next login acts in); `role` is this request's. */
-  const whoami = async (principal: Principal) => {
-    const user = await context().state.user(principal.userId);
-    if (!user) throw new TypeError(`principal user ${principal.userId} vanished`);
-    return { id: principal.userId, email: user.email, first_name: user.firstName, last_name: user.lastName, active_organization: user.activeOrganizationId, role: principal.role };
-  };
+  const whoami = (principal: Principal, user = principal.user) => ({
+    id: principal.userId,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    active_organization: user.activeOrganizationId,
+    role: principal.role,
+  });
 
   route(router, '/api/current-user/whoami', {
-    get: [auth, async (req, res) => void res.json(await whoami(principalOf(req)))],
+    get: [auth, (req, res) => void res.json(whoami(principalOf(req)))],
   });
 
   route(router, '/api/current-user', {
@@ -62,7 +65,7 @@ export function usersRouter(context: () => Context, throttle: LoginThrottle): Ro
         const principal = principalOf(req);
         const { active_organization } = parseBody(activeOrganization, req.body);
         await switchActiveOrganization(context(), principal, active_organization, req.ip);
-        res.json(await whoami(principal));
+        res.json(whoami(principal, (await context().state.user(principal.userId)) ?? principal.user));
       },
     ],
   });

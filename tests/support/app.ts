@@ -42,6 +42,7 @@ export interface TestApp {
   readonly logs: LogSink;
   readonly clock: FrozenClock;
   readonly proxy: CuttableProxy | undefined;
+  readonly feedProxy: CuttableProxy | undefined;
   close(): Promise<void>;
 }
 
@@ -66,6 +67,8 @@ export interface TestAppOptions {
   readonly clock?: FrozenClock;
   /** Connect through a proxy the test can cut (fault tests). */
   readonly viaProxy?: boolean;
+  /** The change feed alone connects through a proxy of its own (`feedProxy`). */
+  readonly feedViaProxy?: boolean;
 }
 
 /** A fresh migrated database, a connected pool and the app. `close()` in afterAll. */
@@ -74,24 +77,27 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logs = captureLogs();
   const direct = new URL(db.url);
   const proxy = options.viaProxy ? await startProxy(direct.hostname, Number(direct.port || 5432)) : undefined;
-  const url = proxy ? Object.assign(new URL(db.url), { port: String(proxy.port) }).toString() : db.url;
+  const feedProxy = options.feedViaProxy ? await startProxy(direct.hostname, Number(direct.port || 5432)) : undefined;
+  const viaProxy = (p: CuttableProxy) => Object.assign(new URL(db.url), { port: String(p.port) }).toString();
+  const url = proxy ? viaProxy(proxy) : db.url;
   const config = testConfig({ DATABASE_URL: url, ...options.env });
   const database = await Database.connect(url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
   const migrations = options.migrations ?? (await readMigrations());
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
-  const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock });
+  const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock, verifiedCacheSize: config.authCacheSize });
   const usage = new UsageRecorder(database.prisma, clock, logs.logger);
-  const live = await openLiveState({ database, embedded: db.poolSize === 1, keys, clock, staleGraceMs: config.staleGraceSeconds * 1000, logger: logs.logger });
+  const live = await openLiveState({ database, embedded: db.poolSize === 1, keys, cacheSize: config.authCacheSize, logger: logs.logger, ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}) });
   const services = { database, keys, usage, state: live.state };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, usage, state: live.state, box, logs, clock, proxy,
+    app, config, db, database, keys, usage, state: live.state, box, logs, clock, proxy, feedProxy,
     async close() {
       await live.close();
       // A test may have ended the pool itself.
       await database.close().catch(() => undefined);
       await proxy?.close();
+      await feedProxy?.close();
       await db.drop();
     },
   };

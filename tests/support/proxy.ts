@@ -1,15 +1,21 @@
-/** A TCP proxy in front of Postgres that a test can cut (every connection dies, new ones are refused) and restore. */
+/**
+ * A TCP proxy in front of Postgres that a test can cut (every connection dies, new ones are
+ * refused) and restore, or freeze: the open connections stop carrying bytes while their
+ * sockets stay open, as under a NAT or conntrack drop (new connections still pass).
+ */
 import net from 'node:net';
 
 export interface CuttableProxy {
   readonly port: number;
   cut(): Promise<void>;
   restore(): Promise<void>;
+  freeze(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetHost: string, targetPort: number): Promise<CuttableProxy> {
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -20,10 +26,12 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     new Promise<number>((resolve, reject) => {
       server = net.createServer((client) => {
         const upstream = net.connect(targetPort, targetHost);
+        const pair: [net.Socket, net.Socket] = [client, upstream];
         track(client);
         track(upstream);
+        pairs.add(pair);
         client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
+        client.on('close', () => (upstream.destroy(), pairs.delete(pair)));
         upstream.on('close', () => client.destroy());
       });
       server.once('error', reject).listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
@@ -33,5 +41,14 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return { port, cut: stop, restore: () => listen(port).then(() => undefined), close: stop };
+  const freeze = () => {
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    pairs.clear();
+  };
+  return { port, cut: stop, restore: () => listen(port).then(() => undefined), freeze, close: stop };
 }

@@ -182,13 +182,24 @@ describe('POST /api/token/rotate/', () => {
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['refresh']);
     const next = decodeJwt(res.body.refresh).payload;
-    // The org's current TTL, not the old token's 7 days.
-    expect((next.exp as number) - (next.iat as number)).toBe(73_000 * 86_400);
+    // The lifetime its parent was created with (7 days), not the org's 200 years.
+    expect((next.exp as number) - (next.iat as number)).toBe(7 * 86_400);
     expect(decodeJwt(await refreshAccess(t, res.body.refresh)).payload.role).toBe('reviewer');
     expect((await request(t.app).post('/api/token/refresh').send({ refresh: first.token })).body.code).toBe('token_blacklisted');
     const row = await t.database.prisma.personalAccessToken.findUniqueOrThrow({ where: { jti: next.jti as string } });
     expect(row).toMatchObject({ name: 'deploy', parentId: first.id, familyId: decodeJwt(first.token).payload.jti });
     expect(await auditActions(row.id)).toEqual(['pat.rotated']);
+  });
+
+  it("keeps its parent's lifetime, capped by the org's current api_token_ttl_days", async () => {
+    const first = await createPat(t, manager, { name: 'short', expires_in_days: 7 });
+    await withOrganization(t, owner.organizationId, { apiTokenTtlDays: 2 }, async () => {
+      const res = await request(t.app).post('/api/token/rotate').set(await as(manager)).send({ refresh: first.token });
+      expect(res.status).toBe(200);
+      const next = decodeJwt(res.body.refresh).payload;
+      expect((next.exp as number) - (next.iat as number)).toBe(2 * 86_400);
+      await request(t.app).post('/api/token/blacklist').send({ refresh: res.body.refresh }).expect(204);
+    });
   });
 
   it('revokes the family when a rotated PAT is rotated again', async () => {
@@ -250,5 +261,27 @@ describe('DELETE /api/token/{id}/', () => {
     expect((await request(t.app).get('/api/current-user/whoami').set(bearer(access))).body.code).toBe('token_blacklisted');
     expect((await request(t.app).delete(`/api/token/${id}`).set(await as(manager))).status).toBe(404);
     expect((await request(t.app).delete('/api/token/not-a-number').set(await as(manager))).status).toBe(404);
+  });
+});
+
+describe('PAT churn', () => {
+  it('is bounded per user: past LATCHKEY_PAT_CREATE_PER_MINUTE creations and rotations, 429 with Retry-After until the minute is over', async () => {
+    const limited = await startTestApp({ env: { LATCHKEY_PAT_CREATE_PER_MINUTE: '2' } });
+    try {
+      const member = await createMember(limited, { role: 'owner' });
+      const headers = bearer(await loginAccess(limited, member));
+      const first = await request(limited.app).post('/api/token/').set(headers).send({});
+      expect(first.status).toBe(201);
+      expect((await request(limited.app).post('/api/token/rotate').set(headers).send({ refresh: first.body.token })).status).toBe(200);
+      const refused = await request(limited.app).post('/api/token/').set(headers).send({});
+      expect({ status: refused.status, code: refused.body.code, retryAfter: refused.headers['retry-after'] }).toEqual({ status: 429, code: 'rate_limited', retryAfter: '60' });
+      // Another user is not affected.
+      const other = await createMember(limited, { organizationId: member.organizationId, role: 'annotator' });
+      expect((await request(limited.app).post('/api/token/').set(bearer(await loginAccess(limited, other))).send({})).status).toBe(201);
+      limited.clock.advance(60);
+      expect((await request(limited.app).post('/api/token/').set(headers).send({})).status).toBe(201);
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * The reads behind authentication's caches. Each credential read is one indexed query that
+ * returns the credential together with everything judging it needs: its user, the user's
+ * membership in the credential's organization and that organization's token policy (left
+ * joins: a missing user or membership comes back as nulls, to be refused, not as no row).
+ */
+import type { PrismaClient } from '../db/database';
+import { Prisma, type RevocationReason, type Role } from '../generated/prisma/client';
+
+/** The holder's side of every credential row. */
+interface HolderColumns {
+  user_id: number;
+  organization_id: number;
+  u_active: boolean | null;
+  u_email: string | null;
+  u_first_name: string | null;
+  u_last_name: string | null;
+  u_active_organization_id: number | null;
+  m_role: Role | null;
+  o_api_tokens_enabled: boolean | null;
+  o_legacy_enabled: boolean | null;
+  o_access_token_ttl_seconds: number | null;
+}
+
+export interface PatRow extends HolderColumns {
+  id: number;
+  role: Role;
+  family_id: string;
+  revoked_reason: RevocationReason | null;
+}
+
+export interface SessionRow extends HolderColumns {
+  token_hash: string;
+  expires_at: Date;
+  ended_at: Date | null;
+}
+
+export interface LegacyRow extends HolderColumns {
+  id: number;
+}
+
+export interface UserRow {
+  is_active: boolean;
+  email: string;
+  first_name: string;
+  last_name: string;
+  active_organization_id: number | null;
+}
+
+/** `x` is the credential's table. */
+const HOLDER = Prisma.sql`
+  x.user_id, x.organization_id,
+  u.is_active AS u_active, u.email AS u_email, u.first_name AS u_first_name, u.last_name AS u_last_name,
+  u.active_organization_id AS u_active_organization_id,
+  m.role AS m_role,
+  o.api_tokens_enabled AS o_api_tokens_enabled, o.legacy_api_tokens_enabled AS o_legacy_enabled,
+  o.access_token_ttl_seconds AS o_access_token_ttl_seconds`;
+
+const JOINS = Prisma.sql`
+  LEFT JOIN users u ON u.id = x.user_id
+  LEFT JOIN memberships m ON m.user_id = x.user_id AND m.organization_id = x.organization_id
+  LEFT JOIN organizations o ON o.id = x.organization_id`;
+
+export async function readPat(db: PrismaClient, jti: string): Promise<PatRow | undefined> {
+  const rows = await db.$queryRaw<PatRow[]>`
+    SELECT x.id, x.role, x.family_id, x.revoked_reason, ${HOLDER}
+    FROM personal_access_tokens x ${JOINS} WHERE x.jti = ${jti}`;
+  return rows[0];
+}
+
+export async function readSession(db: PrismaClient, id: string): Promise<SessionRow | undefined> {
+  const rows = await db.$queryRaw<SessionRow[]>`
+    SELECT x.token_hash, x.expires_at, x.ended_at, ${HOLDER}
+    FROM sessions x ${JOINS} WHERE x.id = ${id}`;
+  return rows[0];
+}
+
+/** Only a live (unrevoked) token. */
+export async function readLiveLegacy(db: PrismaClient, tokenHash: string): Promise<LegacyRow | undefined> {
+  const rows = await db.$queryRaw<LegacyRow[]>`
+    SELECT x.id, ${HOLDER}
+    FROM legacy_tokens x ${JOINS} WHERE x.token_hash = ${tokenHash} AND x.revoked_at IS NULL`;
+  return rows[0];
+}
+
+export async function readUser(db: PrismaClient, id: number): Promise<UserRow | undefined> {
+  const rows = await db.$queryRaw<UserRow[]>`
+    SELECT is_active, email, first_name, last_name, active_organization_id FROM users WHERE id = ${id}`;
+  return rows[0];
+}
