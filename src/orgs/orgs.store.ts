@@ -72,7 +72,8 @@ export async function createOrganizationWithOwner(prisma: PrismaClient, owner: N
 export async function bootstrapFirstOwner(prisma: PrismaClient, owner: NewOwner): Promise<OwnedOrganization | undefined> {
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`;
-    if ((await tx.user.count()) > 0) return undefined;
+    // Is there any user (LIMIT 1), not how many: start-up must not scan the table.
+    if (await tx.user.findFirst({ select: { id: true } })) return undefined;
     return insertOwnedOrganization(tx, owner, 'bootstrap');
   });
 }

@@ -34,9 +34,12 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `npm start`'s entry point and resolves once it logs where it listens. */
-export function startProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT });
+/** The node flags `npm start` runs with (the heap cap among them). */
+export const START_FLAGS: readonly string[] = (require(path.join(ROOT, 'package.json')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
+
+/** Starts `npm start`'s entry point (with `nodeFlags`) and resolves once it logs where it listens. */
+export function startProcess(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT });
   const logs: Record<string, unknown>[] = [];
   let buffered = '';
   let stderr = '';
