@@ -50,6 +50,8 @@ export function healthRouter(deps: AppDeps): Router {
           `latchkey_db_round_trips_total ${services?.database.roundTrips ?? 0}`,
           '# TYPE latchkey_change_feed_up gauge',
           `latchkey_change_feed_up ${services?.state.live ? 1 : 0}`,
+          '# TYPE latchkey_auth_cache_entries gauge',
+          `latchkey_auth_cache_entries ${services?.state.size ?? 0}`,
           ...Object.entries(process.memoryUsage()).flatMap(([kind, bytes]) => [`# TYPE nodejs_memory_${kind}_bytes gauge`, `nodejs_memory_${kind}_bytes ${bytes}`]),
         ];
         res.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
