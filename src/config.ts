@@ -54,6 +54,7 @@ const schema = z
     LATCHKEY_ADMIN_ORG: z.string().min(1).max(200).default('Default organization'),
     LATCHKEY_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
     LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: seconds.default(30),
+    LATCHKEY_DB_QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
     LATCHKEY_EMBEDDED_PG_PORT: port.default(0),
     LATCHKEY_SHUTDOWN_GRACE_SECONDS: seconds.default(10),
     LATCHKEY_BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(12),
@@ -93,7 +94,13 @@ export interface Config {
   /** Absent only with the embedded database, which keeps a generated one in dataDir. */
   readonly secretKey: string | undefined;
   readonly admin: { readonly email: string; readonly password: string; readonly organization: string } | undefined;
-  readonly db: { readonly poolSize: number; readonly connectTimeoutSeconds: number; readonly embeddedPort: number };
+  readonly db: {
+    readonly poolSize: number;
+    readonly connectTimeoutSeconds: number;
+    /** A statement with no reply this long fails (503) and its connection is dropped: what heals a partition. */
+    readonly queryTimeoutSeconds: number;
+    readonly embeddedPort: number;
+  };
   readonly shutdownGraceSeconds: number;
   readonly bcryptRounds: number;
   readonly jwt: {
@@ -165,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     db: Object.freeze({
       poolSize: e.LATCHKEY_DB_POOL_SIZE,
       connectTimeoutSeconds: e.LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS,
+      queryTimeoutSeconds: e.LATCHKEY_DB_QUERY_TIMEOUT_SECONDS,
       embeddedPort: e.LATCHKEY_EMBEDDED_PG_PORT,
     }),
     shutdownGraceSeconds: e.LATCHKEY_SHUTDOWN_GRACE_SECONDS,

@@ -114,15 +114,29 @@ function fromBodyParser(err: unknown): AppError | undefined {
   }
 }
 
-/** Prisma's "can't reach / lost / timed out waiting for" the database, and the same from pg and the OS. */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03']);
+/**
+ * Codes that mean the database cannot be reached or did not answer in time. Prisma: can't
+ * reach (P1001), timed out (P1002, P1008), connection closed (P1017), pool timeout (P2024), an
+ * interactive transaction that expired or could not start in time (P2028). Postgres: admin or
+ * crash shutdown, cannot connect now (57P0x), too many connections (53300), connection
+ * exceptions (class 08). Node: the socket errors.
+ */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', '57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** The same, as Prisma's driver adapter names them (`meta.driverAdapterError.cause.kind`, e.g. under a raw query's P2010). */
+const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+/** pg and pg-pool errors that carry no code, known by their fixed wording. */
+const UNAVAILABLE_MESSAGE = /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Can't reach database server)/;
+
+const isUnavailableCode = (code: unknown) => typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
 
 /** True when `err` (or a cause of it) says the database cannot be reached: a 503, not a 500. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
-    if (e instanceof Error && /Connection terminated|connection timeout|Can't reach database server/i.test(e.message)) return true;
+    const { code, meta, message } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } }; message?: unknown };
+    if (isUnavailableCode(code)) return true;
+    const adapter = meta?.driverAdapterError?.cause;
+    if (adapter && (UNAVAILABLE_KINDS.has(String(adapter.kind)) || isUnavailableCode(adapter.code))) return true;
+    if (code === undefined && typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
   }
   return false;
 }

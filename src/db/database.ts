@@ -2,6 +2,7 @@
  * The process's connection to Postgres: one pg pool, shared by Prisma (through the Rust-free
  * `@prisma/adapter-pg`) and by the few things Prisma cannot do (advisory locks, migrations).
  */
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool, type PoolClient } from 'pg';
@@ -19,6 +20,8 @@ export interface ConnectOptions {
   readonly poolSize: number;
   /** Keep retrying (with backoff) for this long before giving up. */
   readonly connectTimeoutSeconds: number;
+  /** A statement with no reply for this long gives up and drops its connection (default 15). */
+  readonly queryTimeoutSeconds?: number;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
 }
@@ -27,6 +30,29 @@ export interface ConnectOptions {
 export function describeUrl(url: string): string {
   const u = new URL(url);
   return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+}
+
+/**
+ * A connection whose statement got no reply within `query_timeout` may be dead without a FIN
+ * or RST (a partition, a NAT's dropped state): pg gives up on the statement but keeps the
+ * connection, with the statement still in flight, so everything after it would queue behind
+ * it forever. Destroying its socket makes the pool drop it and open a fresh one.
+ */
+function dropOnReadTimeout(client: PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const drop = (err: unknown) => {
+    if ((err as Error | undefined)?.message === 'Query read timeout') (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+  };
+  (client as unknown as { query: typeof query }).query = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (err: unknown, result: unknown) => (drop(err), callback(err, result));
+      return query(...args);
+    }
+    const result = query(...args);
+    if (result instanceof Promise) result.catch(drop);
+    return result;
+  };
 }
 
 export class Database {
@@ -47,10 +73,14 @@ export class Database {
     const pool = new Pool({
       connectionString: url,
       max: options.poolSize,
-      connectionTimeoutMillis: 5_000,
+      // Also how long a request waits for a free connection: a 503 soon rather than a hang.
+      connectionTimeoutMillis: 2_000,
       idleTimeoutMillis: 30_000,
+      query_timeout: (options.queryTimeoutSeconds ?? 15) * 1000,
+      keepAlive: true,
       application_name: 'latchkey',
     });
+    pool.on('connect', dropOnReadTimeout);
     // An idle client whose server went away emits here; without a listener that kills the process.
     pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'database connection lost'));
     for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5_000)) {

@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ClientBase } from 'pg';
+import type { ClientBase, QueryConfig } from 'pg';
 
 /** Prisma Migrate's own advisory lock key, so our migrator and `prisma migrate deploy` exclude each other. */
 export const MIGRATION_LOCK_KEY = 72707369;
@@ -103,11 +103,19 @@ export async function migrationStatus(client: ClientBase, migrations: readonly M
 }
 
 /**
+ * Waiting for another instance's migrations, and a migration itself, may take far longer than
+ * the pool's per-statement timeout, which is for requests.
+ */
+const MIGRATION_TIMEOUT_MS = 24 * 3600 * 1000;
+/** pg reads `query_timeout` from a query's config, though its types do not declare it. */
+const unbounded = (text: string, values?: unknown[]): QueryConfig => ({ text, values, query_timeout: MIGRATION_TIMEOUT_MS }) as QueryConfig;
+
+/**
  * Brings the database up to date. Safe to run from several processes at once: they queue on
  * the advisory lock and the later ones find nothing to do. Returns the names it applied.
  */
 export async function migrate(client: ClientBase, migrations: readonly Migration[]): Promise<string[]> {
-  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  await client.query(unbounded('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]));
   try {
     await client.query(CREATE_MIGRATIONS_TABLE);
     const pending = plan(migrations, (await appliedRows(client)) ?? []);
@@ -119,7 +127,7 @@ export async function migrate(client: ClientBase, migrations: readonly Migration
           'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
           [id, migration.checksum, migration.name],
         );
-        await client.query(migration.sql);
+        await client.query(unbounded(migration.sql));
         await client.query('UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1', [id]);
         await client.query('COMMIT');
       } catch (err) {

@@ -20,6 +20,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { po
       // PGlite serves one connection at a time.
       poolSize: embedded ? 1 : (options.poolSize ?? config.db.poolSize),
       connectTimeoutSeconds: config.db.connectTimeoutSeconds,
+      queryTimeoutSeconds: config.db.queryTimeoutSeconds,
       logger,
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -81,7 +81,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const viaProxy = (p: CuttableProxy) => Object.assign(new URL(db.url), { port: String(p.port) }).toString();
   const url = proxy ? viaProxy(proxy) : db.url;
   const config = testConfig({ DATABASE_URL: url, ...options.env });
-  const database = await Database.connect(url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, logger: logs.logger });
+  const database = await Database.connect(url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, queryTimeoutSeconds: config.db.queryTimeoutSeconds, logger: logs.logger });
   const migrations = options.migrations ?? (await readMigrations());
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of Postgres that a test can cut (every connection dies, new ones are
  * refused) and restore, or freeze: the open connections stop carrying bytes while their
- * sockets stay open, as under a NAT or conntrack drop (new connections still pass).
+ * sockets stay open, as under a NAT or conntrack drop (new connections still pass), or
+ * partition: the same, and new connections hang too.
  */
 import net from 'node:net';
 
@@ -10,6 +11,9 @@ export interface CuttableProxy {
   cut(): Promise<void>;
   restore(): Promise<void>;
   freeze(): void;
+  /** A partition: open connections freeze and new ones hang unanswered, until heal(). */
+  partition(): void;
+  heal(): void;
   close(): Promise<void>;
 }
 
@@ -22,12 +26,14 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     socket.on('error', () => undefined);
   };
   let server: net.Server;
+  let blackhole = false;
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       server = net.createServer((client) => {
+        track(client);
+        if (blackhole) return; // accepted, never answered: what a dropped SYN looks like from here
         const upstream = net.connect(targetPort, targetHost);
         const pair: [net.Socket, net.Socket] = [client, upstream];
-        track(client);
         track(upstream);
         pairs.add(pair);
         client.pipe(upstream).pipe(client);
@@ -50,5 +56,13 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     }
     pairs.clear();
   };
-  return { port, cut: stop, restore: () => listen(port).then(() => undefined), freeze, close: stop };
+  return {
+    port,
+    cut: stop,
+    restore: () => listen(port).then(() => undefined),
+    freeze,
+    partition: () => ((blackhole = true), freeze()),
+    heal: () => void (blackhole = false),
+    close: stop,
+  };
 }
