@@ -2,10 +2,12 @@
  * The process lifecycle, shared by `npm start` and `latchkey serve`:
  * listen at once (so /healthz answers and /readyz says 503 while we connect) → embedded
  * database if no DATABASE_URL → connect with retries → migrate → bootstrap the first owner →
- * ready. `stop()` is the graceful shutdown: stop accepting, let in-flight requests finish
- * within the grace period, then close the pool and the embedded database.
+ * ready. `stop()` is the graceful shutdown: answer with `Connection: close` from now on, stop
+ * accepting, let in-flight requests finish within the grace period, then close the pool and
+ * the embedded database.
  */
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { Config } from './config';
@@ -24,6 +26,11 @@ import { hashPassword } from './users/passwords';
 
 /** Pending last-used times are written this often (each token at most once a minute). */
 const USAGE_FLUSH_INTERVAL_MS = 10_000;
+/**
+ * Once stopping, a request a client sent just before the signal may not have been read yet,
+ * its connection looking idle: idle connections are closed only after this window.
+ */
+const DRAIN_WINDOW_MS = 100;
 
 export interface RunningServer {
   readonly url: string;
@@ -44,7 +51,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const aborter = new AbortController();
 
   const app = createApp({ config, logger, services: () => services, migrations });
-  const server = http.createServer(app);
+  let draining = false;
+  // While draining, every response closes its connection, so keep-alive clients stop reusing
+  // it and the server empties as soon as in-flight requests finish.
+  const server = http.createServer((req, res) => {
+    if (draining) res.setHeader('Connection', 'close');
+    app(req, res);
+  });
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.port, config.host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -79,7 +92,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      draining = true;
       aborter.abort();
+      await sleep(DRAIN_WINDOW_MS);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A keep-alive connection turns idle when its in-flight response ends; close those as they do.
       server.closeIdleConnections();
