@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { fieldErrors } from './http/validate';
+import { MAX_LEEWAY_SECONDS } from './limits';
 import { SETTINGS_DEFAULTS, settingsPatch, type TokenSettings } from './orgs/settings';
 
 export class ConfigError extends Error {
@@ -59,7 +60,7 @@ const schema = z
     LATCHKEY_SHUTDOWN_GRACE_SECONDS: seconds.default(10),
     LATCHKEY_BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(12),
     LATCHKEY_JWT_ALG: z.enum(JWT_ALGORITHMS).default('ES256'),
-    LATCHKEY_JWT_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    LATCHKEY_JWT_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(MAX_LEEWAY_SECONDS).default(30),
     LATCHKEY_PAT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(50),
     LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),

@@ -12,6 +12,12 @@ declare module 'express-serve-static-core' {
 /** A caller-supplied id is kept only if it is short and plain, so it is safe in logs and headers. */
 const ACCEPTABLE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** Anything in a path that has the shape of a credential: a JWS (three base64url parts) or a legacy token. */
+const CREDENTIAL_IN_PATH = /[\w-]{10,}\.[\w-]{10,}(?:\.[\w-]*)?|lkt_[A-Za-z0-9]+/g;
+
+/** A path as it may be logged: a token pasted into a URL (`GET /api/token/<PAT>`) is not kept. */
+export const redactPath = (path: string) => path.replace(CREDENTIAL_IN_PATH, '[redacted]');
+
 /**
  * Assigns the request id and writes one access-log line per response. The line is built from
  * an allow-list: no header, no query string (tokens travel in both), no body.
@@ -28,7 +34,7 @@ export function requestContext(logger: Logger) {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const path = req.originalUrl.split('?', 1)[0];
+      const path = redactPath(req.originalUrl.split('?', 1)[0]!);
       logger.info({ reqId: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
     });
     next();

@@ -10,12 +10,11 @@ import { LRUCache } from 'lru-cache';
 import type { JwtAlgorithm } from '../config';
 import type { PrismaClient } from '../db/database';
 import type { Logger } from '../logger';
+import { KEY_RETIREMENT_GRACE_SECONDS } from '../limits';
 import { exportPrivate, generateKeyMaterial, importSignKey, importVerifyKey } from './key-material';
 import { findSigningKey, findUsableKeys, insertSigningKey, retireUnneededKeys, withKeysLock, type SigningKey, type Tx } from './keys.store';
 import type { SecretBox } from './secret-box';
 
-/** Longest access-token TTL plus the largest leeway: how long a demoted key must keep verifying. */
-export const KEY_RETIREMENT_GRACE_SECONDS = 3600 + 300;
 /** An unknown kid reloads the keys from the database at most this often. */
 const RELOAD_ON_MISS_INTERVAL_MS = 5_000;
 

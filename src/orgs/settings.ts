@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Organization } from '../generated/prisma/client';
 import { integer } from '../http/validate';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MIN_ACCESS_TOKEN_TTL_SECONDS } from '../limits';
 
 export interface TokenSettings {
   readonly api_tokens_enabled: boolean;
@@ -36,7 +37,7 @@ export const settingsPatch = z
     api_tokens_enabled: boolean.optional(),
     legacy_api_tokens_enabled: boolean.optional(),
     api_token_ttl_days: integer(1, 73_000).optional(),
-    access_token_ttl_seconds: integer(30, 3600).optional(),
+    access_token_ttl_seconds: integer(MIN_ACCESS_TOKEN_TTL_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS).optional(),
   })
   .strict();
 

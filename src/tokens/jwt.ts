@@ -14,6 +14,7 @@ import type { JwtAlgorithm } from '../config';
 import { AppError, type ErrorCode } from '../errors';
 import type { Role } from '../generated/prisma/client';
 import type { KeyRing, Signer } from '../keys/keyring';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_LEEWAY_SECONDS } from '../limits';
 
 export interface PatClaims {
   readonly token_type: 'refresh';
@@ -64,8 +65,6 @@ const fail = (code: keyof typeof TOKEN_DETAIL) => tokenError(code, TOKEN_DETAIL[
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-/** The largest configurable leeway: a remembered signature outlives exp by at most this. */
-const MAX_LEEWAY_MS = 300_000;
 /** Far above any token we issue; keeps hostile input cheap to refuse. */
 const MAX_TOKEN_LENGTH = 8192;
 
@@ -116,7 +115,7 @@ async function verifySignature(token: unknown, keys: KeyRing): Promise<Decoded> 
   } catch {
     throw fail('token_invalid');
   }
-  if (isNumericDate(decoded.payload.exp)) keys.remember(token as string, decoded, Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_MS);
+  if (isNumericDate(decoded.payload.exp)) keys.remember(token as string, decoded, Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_SECONDS * 1000);
   return decoded;
 }
 
@@ -169,6 +168,10 @@ export async function verifyAccess(token: unknown, options: VerifyOptions): Prom
   if (!isString(payload.jti) || !isString(payload.user_id) || !Number.isSafeInteger(payload.org_id) || !isString(payload.role)) throw fail('token_invalid');
   if (!isString(payload.pat) === !isString(payload.sid)) throw fail('token_invalid');
   checkTimes(payload, options);
+  // Defence in depth, for a token we would never have signed: issued in the future, or living
+  // longer than any organization may let an access token live.
+  const { iat, exp } = payload as { iat: number; exp: number };
+  if (iat > options.now + options.leewaySeconds || exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS + options.leewaySeconds) throw fail('token_invalid');
   return { kind: 'access', claims: payload as unknown as AccessClaims };
 }
 

@@ -45,6 +45,21 @@ describe('access tokens on a protected route', () => {
     await expectRefused(bearer(await resign(t, access, { payload: { aud: undefined } })), 'token_invalid');
   });
 
+  it('refuses, though signed with our key, what Latchkey never issues: a future iat, a future nbf, a lifetime past the longest TTL', async () => {
+    const { iat } = decodeJwt(access).payload as { iat: number };
+    const leeway = t.config.jwt.leewaySeconds;
+    await expectRefused(bearer(await resign(t, access, { payload: { iat: iat + leeway + 60, exp: iat + leeway + 360 } })), 'token_invalid');
+    await expectRefused(bearer(await resign(t, access, { payload: { nbf: iat + leeway + 60 } })), 'token_invalid');
+    await expectRefused(bearer(await resign(t, access, { payload: { exp: iat + 3600 + leeway + 1 } })), 'token_invalid');
+    expect((await whoami(bearer(await resign(t, access, { payload: { exp: iat + 3600 } })))).status).toBe(200);
+  });
+
+  it('refuses a login access token whose organization is not its session\'s', async () => {
+    const other = await createMember(t, { email: alice.email, role: 'owner' });
+    const login = await loginAccess(t, alice);
+    await expectRefused(bearer(await resign(t, login, { payload: { org_id: other.organizationId } })), 'session_ended');
+  });
+
   it('refuses tampered claims (a raised role, another user)', async () => {
     await expectRefused(bearer(tamper(access, { role: 'owner' })), 'token_invalid');
     await expectRefused(bearer(tamper(access, { user_id: String(alice.userId + 1000) })), 'token_invalid');

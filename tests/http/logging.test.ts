@@ -38,6 +38,16 @@ describe('logs carry no secrets', () => {
     for (const [where, secret] of Object.entries(SECRETS)) expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
   });
 
+  it('keeps a token pasted into a URL path out of the access log', async () => {
+    const pat = 'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJlLXBhdGg';
+    const legacy = 'lkt_0123456789ABCDEFGHIJabcdefghijQWERTY';
+    for (const path of [`/api/token/${pat}`, `/api/token/${pat.split('.').slice(0, 2).join('.')}/`, `/api/token/${legacy}`]) await request(t.app).get(path);
+    const paths = t.logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request').slice(-3).map((l) => l.path);
+    expect(paths).toEqual(['/api/token/[redacted]', '/api/token/[redacted]/', '/api/token/[redacted]']);
+    expect(t.logs.text()).not.toContain(pat.split('.')[1]);
+    expect(t.logs.text()).not.toContain(legacy);
+  });
+
   it('redacts credential-shaped fields logged by hand', () => {
     const sink = captureLogs();
     sink.logger.info({ headers: { authorization: `Bearer ${SECRETS.bearer}`, 'x-api-key': SECRETS.apiKey, cookie: SECRETS.cookie }, refresh: SECRETS.body, user: { password: SECRETS.form } }, 'by hand');

@@ -1,0 +1,13 @@
+/**
+ * Bounds that several rules share. Each is named once here, with why it is what it is, so
+ * the settings that accept a value and the checks that rely on its bound cannot disagree.
+ */
+
+/** The longest access-token lifetime an organization may set (`access_token_ttl_seconds`). */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+/** The shortest: below this a client would spend its time refreshing. */
+export const MIN_ACCESS_TOKEN_TTL_SECONDS = 30;
+/** The largest clock skew tolerated on `exp`/`iat`/`nbf` (`LATCHKEY_JWT_LEEWAY_SECONDS`). */
+export const MAX_LEEWAY_SECONDS = 300;
+/** How long a demoted signing key must keep verifying: every access token it signed has expired by then. */
+export const KEY_RETIREMENT_GRACE_SECONDS = MAX_ACCESS_TOKEN_TTL_SECONDS + MAX_LEEWAY_SECONDS;
