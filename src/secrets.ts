@@ -1,5 +1,5 @@
 /** All randomness and secret hashing go through here (immich's rule). */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Identifiers (jti, session ids) are drawn from a buffer of CSPRNG output refilled 4 KiB at a
@@ -26,6 +26,9 @@ export const randomToken = (bytes: number) => randomBytes(bytes).toString('base6
 
 /** SHA-256 as lowercase hex: how a random secret is stored and looked up. */
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/** HMAC-SHA256 of `message` under `key`, as base64url: a value bound to a secret. */
+export const hmacToken = (key: string, message: string) => createHmac('sha256', key).update(message).digest('base64url');
 
 /** Constant-time string comparison; unequal lengths are unequal without a timing signal on content. */
 export function safeEqual(a: string, b: string): boolean {

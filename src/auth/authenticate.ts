@@ -17,7 +17,7 @@ import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
-import { CSRF_COOKIE, CSRF_HEADER, readCookie, SESSION_COOKIE } from './cookies';
+import { CSRF_HEADER, csrfTokenFor, readCookie, SESSION_COOKIE } from './cookies';
 import { standing, type Principal } from './principal';
 import { isRole } from './roles';
 
@@ -78,9 +78,8 @@ async function session(ctx: Context, req: Request, value: string): Promise<Princ
   const row = held?.credential;
   if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock()) throw sessionEnded();
   if (!SAFE_METHODS.has(req.method)) {
-    const cookie = readCookie(req, CSRF_COOKIE);
     const header = req.get(CSRF_HEADER);
-    if (!cookie || !header || !safeEqual(cookie, header)) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
+    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!))) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
   }
   const { role, user } = standing(held.holder, 'session', undefined, () => sessionEnded());
   return { userId: row.userId, organizationId: row.organizationId, role, user, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };

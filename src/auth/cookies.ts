@@ -1,5 +1,6 @@
 /** The two cookies of a browser session, Django's names where Label Studio's frontend expects them. */
 import type { Request, Response } from 'express';
+import { hmacToken } from '../secrets';
 
 export const SESSION_COOKIE = 'latchkey_session';
 export const CSRF_COOKIE = 'csrftoken';
@@ -16,9 +17,16 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The CSRF token of a session: an HMAC of the session's own secret, so it is bound to the
+ * session (a token planted from elsewhere, or taken from another session, does not match) and
+ * needs no state: the server recomputes it from the session cookie it receives.
+ */
+export const csrfTokenFor = (sessionSecret: string) => hmacToken(sessionSecret, 'latchkey csrf token');
+
 export function setSessionCookies(res: Response, values: { session: string; csrf: string }, maxAgeMs: number, secure: boolean): void {
   res.cookie(SESSION_COOKIE, values.session, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
-  // Readable by the page, which echoes it in X-CSRFToken (double-submit, as Django does).
+  // Readable by the page, which echoes it in X-CSRFToken (Django's names; the value is bound to the session).
   res.cookie(CSRF_COOKIE, values.csrf, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
 }
 

@@ -4,6 +4,7 @@
  */
 import { recordAudit } from '../audit/audit.store';
 import { endSession, insertSession } from '../auth/auth.store';
+import { csrfTokenFor } from '../auth/cookies';
 import type { Principal } from '../auth/principal';
 import type { LoginThrottle } from '../auth/throttle';
 import type { Context } from '../context';
@@ -58,7 +59,7 @@ export async function login(ctx: Context, throttle: LoginThrottle, input: { emai
   });
   const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.prisma, membership.organizationId);
   const access = await issueAccessToken(ctx, { userId: user.id, organizationId: membership.organizationId, role: membership.role, ttlSeconds: accessTokenTtlSeconds, source: { sid } });
-  return { access, session: `${sid}.${secret}`, csrf: randomToken(32), maxAgeMs };
+  return { access, session: `${sid}.${secret}`, csrf: csrfTokenFor(secret), maxAgeMs };
 }
 
 /** Ends the caller's session, if their credential has one (PAT-derived and legacy tokens have none). */

@@ -101,6 +101,16 @@ describe('sessions', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('binds the CSRF token to its session: a token from another session, or planted as a cookie, does not pass', async () => {
+    const victim = cookies(await login({ email: alice.email, password: PASSWORD }, '10.3.0.2'));
+    const attacker = cookies(await login({ email: alice.email, password: PASSWORD }, '10.3.0.3'));
+    expect(victim.csrftoken).not.toBe(attacker.csrftoken);
+    // An attacker who can set cookies for the site plants a csrftoken of their own and sends it back.
+    const planted = `latchkey_session=${victim.latchkey_session}; csrftoken=${attacker.csrftoken}`;
+    const res = await request(t.app).post('/api/token/').set('Cookie', planted).set('X-CSRFToken', attacker.csrftoken!).send({ name: 'forged' });
+    expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'csrf_failed' });
+  });
+
   it('refuses a forged or expired session cookie', async () => {
     const res = await login({ email: alice.email, password: PASSWORD }, '10.3.0.2');
     const [sid] = cookies(res).latchkey_session!.split('.');
