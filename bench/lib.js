@@ -152,6 +152,8 @@ async function mapLimit(items, limit, fn) {
 }
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
+/** For progress lines: "12.3". */
+const secondsSince = (started) => ((performance.now() - started) / 1000).toFixed(1);
 
 const login = async (url, email, password) => (await post(`${url}/api/auth/login`, { email, password })).access;
 const createPat = async (url, auth, name) => (await post(`${url}/api/token/`, { name }, { auth, expected: 201 })).token;
@@ -303,5 +305,5 @@ const writeResults = (results) => writeFileSync(RESULTS, `${JSON.stringify(resul
 module.exports = {
   ADMIN, ADMIN_URL, CONNECTIONS, DURATION, ROUNDS, START_FLAGS, WORKING_SET,
   aggregate, cannon, describeSet, floor, json, latchkey, makeWorkingSet, measure, median, positiveInt, quantile, readResults,
-  refresh, createPat, rssMb, rssSampler, scenario, scratchDatabase, stopAll, summary, warmUp, writeResults,
+  refresh, createPat, rssMb, rssSampler, scenario, scratchDatabase, secondsSince, stopAll, summary, warmUp, writeResults,
 };

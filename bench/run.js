@@ -19,7 +19,7 @@ const { Client } = require('pg');
 const {
   ADMIN_URL, CONNECTIONS, DURATION, ROUNDS, START_FLAGS,
   aggregate, cannon, createPat, describeSet, floor, json, latchkey, makeWorkingSet, measure, median, positiveInt, quantile, readResults,
-  refresh, rssSampler, scenario, scratchDatabase, stopAll, summary, warmUp, writeResults,
+  refresh, rssSampler, scenario, scratchDatabase, secondsSince, stopAll, summary, warmUp, writeResults,
 } = require('./lib');
 
 const REVOCATIONS = positiveInt('BENCH_REVOCATIONS', 200);
@@ -121,7 +121,7 @@ async function main() {
     latchkeyPids.push(a.pid);
     const started = performance.now();
     const set = await makeWorkingSet(a.url);
-    console.log(`working set: ${JSON.stringify(describeSet(set))} made through the API in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`working set: ${JSON.stringify(describeSet(set))} made through the API in ${secondsSince(started)} s`);
 
     const floorUrls = { express: await floor('express'), node_http: await floor('node_http') };
     const { floors, scenarios } = await runRounds(a.url, set, floorUrls);
