@@ -44,8 +44,8 @@ describe('adding an existing account', () => {
     const mine = await request(t.app).get('/api/organizations').set(await as(invitee));
     expect(mine.status).toBe(200);
     expect(mine.body).toEqual([
-      { id: invitee.organizationId, title: 'Acme', role: 'owner', status: 'active', created_at: expect.any(String) },
       { id: inviter.organizationId, title: 'Acme', role: 'manager', status: 'pending', created_at: expect.any(String) },
+      { id: invitee.organizationId, title: 'Acme', role: 'owner', status: 'active', created_at: expect.any(String) },
     ]);
     expect(await listed(invitee.userId)).toEqual({ user_id: invitee.userId, email: invitee.email, first_name: '', last_name: '', is_active: true, role: 'manager', status: 'pending', created_at: expect.any(String) });
     expect(await listed(inviter.userId)).toMatchObject({ role: 'owner', status: 'active' });
