@@ -8,6 +8,8 @@ export type AuditAction =
   | 'membership.created'
   | 'membership.updated'
   | 'membership.deleted'
+  | 'membership.accepted'
+  | 'membership.declined'
   | 'user.active_organization_changed'
   | 'legacy_token.created'
   | 'legacy_token.revoked'

@@ -3,6 +3,7 @@
  * returns the credential together with everything judging it needs: its user, the user's
  * membership in the credential's organization and that organization's token policy (left
  * joins: a missing user or membership comes back as nulls, to be refused, not as no row).
+ * A pending membership (invited, not accepted) is joined as no membership: it grants nothing.
  */
 import type { PrismaClient } from '../db/database';
 import { Prisma, type RevocationReason, type Role } from '../generated/prisma/client';
@@ -58,7 +59,7 @@ const HOLDER = Prisma.sql`
 
 const JOINS = Prisma.sql`
   LEFT JOIN users u ON u.id = x.user_id
-  LEFT JOIN memberships m ON m.user_id = x.user_id AND m.organization_id = x.organization_id
+  LEFT JOIN memberships m ON m.user_id = x.user_id AND m.organization_id = x.organization_id AND m.status = 'active'
   LEFT JOIN organizations o ON o.id = x.organization_id`;
 
 export async function readPat(db: PrismaClient, jti: string): Promise<PatRow | undefined> {

@@ -60,7 +60,7 @@ export interface LegacyRecord {
 /** What a credential is judged against; undefined where the row does not exist. */
 export interface Holder {
   readonly user: UserRecord | undefined;
-  /** The user's membership role in the credential's organization. */
+  /** The user's membership role in the credential's organization; undefined for none or a pending one. */
   readonly role: Role | undefined;
   readonly policy: OrgPolicy | undefined;
 }

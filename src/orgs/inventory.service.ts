@@ -17,7 +17,7 @@ export interface InventoryRow {
   readonly user_id: number;
   readonly email: string;
   readonly name: string;
-  /** A PAT's own role; a legacy token acts with its owner's membership role (null once removed). */
+  /** A PAT's own role; a legacy token acts with its owner's membership role (null once removed, or while only invited back). */
   readonly role: Role | null;
   readonly hint: string | null;
   readonly created_at: Date;
@@ -43,7 +43,7 @@ export async function listOrgTokens(ctx: Context, principal: Principal, organiza
       SELECT 'legacy', t.id, t.user_id, u.email, 'Legacy token', m.role::text, t.hint, t.created_at, NULL,
              t.last_used_at, t.revoked_at, CASE WHEN t.revoked_at IS NULL THEN NULL ELSE 'revoked' END
       FROM legacy_tokens t JOIN users u ON u.id = t.user_id
-      LEFT JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = t.organization_id
+      LEFT JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = t.organization_id AND m.status = 'active'
       WHERE t.organization_id = ${organizationId}
     ) tokens
     ORDER BY created_at DESC, type, id DESC

@@ -1,18 +1,34 @@
-/** Memberships and the rows that change with them. */
+/**
+ * Memberships and the rows that change with them.
+ *
+ * A membership is `active` or `pending` (an existing account added to an organization, not yet
+ * accepted). Only an active one grants anything: every read here that decides what someone
+ * may do (and authentication's in src/auth/state.store.ts, login's in src/users/users.store.ts)
+ * counts active memberships only.
+ */
 import type { PrismaClient } from '../db/database';
-import type { Prisma, Role } from '../generated/prisma/client';
+import type { MembershipStatus, Prisma, Role } from '../generated/prisma/client';
 
 type Tx = Prisma.TransactionClient;
 
+/** The filter that makes a membership count. */
+const ACTIVE = { status: 'active' } as const satisfies Prisma.MembershipWhereInput;
+
+/** True when the user is an (active) member of the organization. */
+export async function isMember(db: Tx | PrismaClient, userId: number, organizationId: number): Promise<boolean> {
+  return (await db.membership.count({ where: { userId, organizationId, ...ACTIVE } })) === 1;
+}
+
 /**
- * Locks one membership row for the rest of the transaction: serializes token creation per
- * user and organization (so the PAT limit holds under concurrency). False: not a member.
+ * Locks one active membership row for the rest of the transaction: serializes token creation
+ * per user and organization (so the PAT limit holds under concurrency). False: not a member.
  */
 export async function lockMembership(tx: Tx, userId: number, organizationId: number): Promise<boolean> {
-  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} AND status = 'active' FOR UPDATE`;
   return rows.length === 1;
 }
 
+/** Members and pending invitations alike: the organization's list shows both. */
 export function countMembers(db: PrismaClient, organizationId: number): Promise<number> {
   return db.membership.count({ where: { organizationId } });
 }
@@ -23,30 +39,57 @@ export function listMembers(db: PrismaClient, organizationId: number, skip: numb
     orderBy: { id: 'asc' },
     skip,
     take,
-    select: { role: true, createdAt: true, user: { select: { id: true, email: true, firstName: true, lastName: true, isActive: true } } },
+    select: { role: true, status: true, createdAt: true, user: { select: { id: true, email: true, firstName: true, lastName: true, isActive: true } } },
+  });
+}
+
+/** A user's memberships and invitations, with their organizations. */
+export function listUserMemberships(db: PrismaClient, userId: number) {
+  return db.membership.findMany({
+    where: { userId },
+    orderBy: { organizationId: 'asc' },
+    select: { role: true, status: true, organization: { select: { id: true, title: true, createdAt: true } } },
   });
 }
 
 /**
- * Locks the organization's owner rows for the rest of the transaction and returns their user
- * ids, so two admins cannot each remove "one of two" owners at once.
+ * Locks the organization's (active) owner rows for the rest of the transaction and returns
+ * their user ids, so two admins cannot each remove "one of two" owners at once. A pending
+ * owner is no owner yet.
  */
 export async function lockOwners(tx: Tx, organizationId: number): Promise<number[]> {
-  const rows = await tx.$queryRaw<{ user_id: number }[]>`SELECT user_id FROM memberships WHERE organization_id = ${organizationId} AND role = 'owner' FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ user_id: number }[]>`SELECT user_id FROM memberships WHERE organization_id = ${organizationId} AND role = 'owner' AND status = 'active' FOR UPDATE`;
   return rows.map((row) => row.user_id);
 }
 
+/** The membership whatever its status: what admins manage (a pending one is an invitation). */
 export function findMembership(tx: Tx | PrismaClient, userId: number, organizationId: number) {
   return tx.membership.findUnique({ where: { userId_organizationId: { userId, organizationId } } });
+}
+
+export function insertMembership(tx: Tx, m: { userId: number; organizationId: number; role: Role; status: MembershipStatus }) {
+  return tx.membership.create({ data: m });
 }
 
 export function setRole(tx: Tx, userId: number, organizationId: number, role: Role) {
   return tx.membership.update({ where: { userId_organizationId: { userId, organizationId } }, data: { role } });
 }
 
+/** Makes a pending membership active; undefined when there was none pending. */
+export async function activatePending(tx: Tx, userId: number, organizationId: number): Promise<{ role: Role } | undefined> {
+  const [row] = await tx.membership.updateManyAndReturn({ where: { userId, organizationId, status: 'pending' }, data: ACTIVE, select: { role: true } });
+  return row;
+}
+
+/** Deletes a pending membership; false when there was none pending. */
+export async function deletePending(tx: Tx, userId: number, organizationId: number): Promise<boolean> {
+  const { count } = await tx.membership.deleteMany({ where: { userId, organizationId, status: 'pending' } });
+  return count === 1;
+}
+
 /** Deletes the membership; a user whose active organization it was moves to another of theirs (or none). */
 export async function deleteMembership(tx: Tx, userId: number, organizationId: number): Promise<void> {
   await tx.membership.delete({ where: { userId_organizationId: { userId, organizationId } } });
-  const next = await tx.membership.findFirst({ where: { userId }, orderBy: { id: 'asc' }, select: { organizationId: true } });
+  const next = await tx.membership.findFirst({ where: { userId, ...ACTIVE }, orderBy: { id: 'asc' }, select: { organizationId: true } });
   await tx.user.updateMany({ where: { id: userId, activeOrganizationId: organizationId }, data: { activeOrganizationId: next?.organizationId ?? null } });
 }

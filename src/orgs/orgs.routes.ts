@@ -11,7 +11,7 @@ import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
 import { choice, idParam, parseBody, text } from '../http/validate';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
-import { actIn, addMember, changeRole, createOrganization, getSettings, listOrgMembers, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
+import { acceptInvitation, actIn, addMember, changeRole, createOrganization, declineInvitation, getSettings, listOrgMembers, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
 import { settingsPatch } from './settings';
 
 const newOrganization = z.object({ title: text(200) });
@@ -46,7 +46,7 @@ export function orgsRouter(context: () => Context): Router {
       auth,
       async (req, res) => {
         const memberships = await listOwnOrganizations(context(), principalOf(req));
-        res.json(memberships.map(({ role, organization }) => ({ id: organization.id, title: organization.title, role, created_at: iso(organization.createdAt) })));
+        res.json(memberships.map(({ role, status, organization }) => ({ id: organization.id, title: organization.title, role, status, created_at: iso(organization.createdAt) })));
       },
     ],
     post: [
@@ -77,7 +77,7 @@ export function orgsRouter(context: () => Context): Router {
   ];
 
   route(router, '/api/organizations/:id/memberships', {
-    get: pagedList(listOrgMembers, (m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, created_at: iso(m.createdAt) })),
+    get: pagedList(listOrgMembers, (m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, status: m.status, created_at: iso(m.createdAt) })),
     post: [
       auth,
       async (req, res) => {
@@ -87,6 +87,11 @@ export function orgsRouter(context: () => Context): Router {
         res.status(201).json(await addMember(context(), principalOf(req), id, { email: body.email, role: body.role, password: body.password, firstName: body.first_name, lastName: body.last_name }, req.ip));
       },
     ],
+  });
+
+  /** The invitee's own: acts for the caller, not in the organization, so it does not go through `org()`. Before `:userId`. */
+  route(router, '/api/organizations/:id/memberships/accept', {
+    post: [auth, async (req, res) => void res.json(await acceptInvitation(context(), principalOf(req), idParam(req.params.id), req.ip))],
   });
 
   route(router, '/api/organizations/:id/memberships/:userId', {
@@ -103,8 +108,11 @@ export function orgsRouter(context: () => Context): Router {
     delete: [
       auth,
       async (req, res) => {
-        const id = await org(req);
-        await removeMember(context(), principalOf(req), id, idParam(req.params.userId), req.ip);
+        const principal = principalOf(req);
+        const userId = idParam(req.params.userId);
+        if (!(await declineInvitation(context(), principal, idParam(req.params.id), userId, req.ip))) {
+          await removeMember(context(), principal, await org(req), userId, req.ip);
+        }
         res.status(204).end();
       },
     ],

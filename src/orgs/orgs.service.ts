@@ -4,6 +4,10 @@
  * A request acts in the organization its credential is bound to. An explicit
  * `/api/organizations/{id}/…` must name that organization: another one the caller belongs to
  * is 403, one they do not belong to is 404 (its existence is not theirs to learn).
+ *
+ * No one joins an organization without their consent: adding an email that has an account
+ * makes a pending membership, which grants nothing (it counts as no membership for every rule
+ * here and for authentication) until its user accepts it, or declines it by deleting it.
  */
 import { recordAudit } from '../audit/audit.store';
 import { forbidden, type Principal } from '../auth/principal';
@@ -13,14 +17,14 @@ import type { PrismaClient } from '../db/database';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
 import type { Page } from '../http/paging';
-import { countMembers, deleteMembership, findMembership, listMembers, lockOwners, setRole } from './memberships.store';
+import { activatePending, countMembers, deleteMembership, deletePending, findMembership, insertMembership, isMember, listMembers, listUserMemberships, lockOwners, setRole } from './memberships.store';
 import { addFirstOwner, insertOrganization } from './orgs.store';
 import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 
 /** The organization `id` if the request may act in it (see the module comment). */
 export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
   if (principal.organizationId === id) return id;
-  if (await findMembership(ctx.prisma, principal.userId, id)) {
+  if (await isMember(ctx.prisma, principal.userId, id)) {
     throw forbidden(principal, 'Your credential is bound to another organization; switch active_organization and log in again.');
   }
   throw notFound();
@@ -78,17 +82,14 @@ export async function createOrganization(ctx: Context, principal: Principal, tit
   });
 }
 
+/** The caller's memberships, pending invitations included (with their status). */
 export function listOwnOrganizations(ctx: Context, principal: Principal) {
-  return ctx.prisma.membership.findMany({
-    where: { userId: principal.userId },
-    orderBy: { organizationId: 'asc' },
-    select: { role: true, organization: { select: { id: true, title: true, createdAt: true } } },
-  });
+  return listUserMemberships(ctx.prisma, principal.userId);
 }
 
-/** `PATCH /api/current-user`: the organization the next login acts in. */
+/** `PATCH /api/current-user`: the organization the next login acts in (one the user is a member of; not a pending one). */
 export async function switchActiveOrganization(ctx: Context, principal: Principal, organizationId: number, ip: string | undefined): Promise<void> {
-  if (!(await findMembership(ctx.prisma, principal.userId, organizationId))) throw notFound();
+  if (!(await isMember(ctx.prisma, principal.userId, organizationId))) throw notFound();
   await ctx.prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
     await recordAudit(tx, { action: 'user.active_organization_changed', organizationId, actorUserId: principal.userId, targetType: 'user', targetId: principal.userId, ip });
@@ -96,7 +97,7 @@ export async function switchActiveOrganization(ctx: Context, principal: Principa
   await ctx.state.sync();
 }
 
-/** The organization's members, oldest first; owners and administrators only. */
+/** The organization's members and pending invitations, oldest first; owners and administrators only. */
 export async function listOrgMembers(ctx: Context, principal: Principal, organizationId: number, page: Page) {
   requireAdmin(principal);
   const [count, rows] = await Promise.all([countMembers(ctx.prisma, organizationId), listMembers(ctx.prisma, organizationId, page.skip, page.size)]);
@@ -113,7 +114,11 @@ export interface NewMember {
 
 const noHigherThanYours = (principal: Principal) => forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
 
-/** Adds a user (new, with a password, or existing, keeping theirs) with a role at most the caller's. */
+/**
+ * Adds a user with a role at most the caller's. A new email becomes a user with the sent
+ * password, active in the organization at once; an existing account keeps its password and
+ * gets a pending membership that it must accept.
+ */
 export async function addMember(ctx: Context, principal: Principal, organizationId: number, member: NewMember, ip: string | undefined) {
   requireAdmin(principal);
   if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
@@ -124,19 +129,23 @@ export async function addMember(ctx: Context, principal: Principal, organization
   try {
     const added = await ctx.prisma.$transaction(async (tx) => {
       const user = existing ?? (await tx.user.create({ data: { email, passwordHash: passwordHash!, firstName: member.firstName ?? '', lastName: member.lastName ?? '', activeOrganizationId: organizationId } }));
-      await tx.membership.create({ data: { userId: user.id, organizationId, role: member.role } });
-      await recordAudit(tx, { action: 'membership.created', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: user.id, ip, details: { email, role: member.role, new_user: !existing } });
-      return { user_id: user.id, email, role: member.role, organization: organizationId };
+      const status = existing ? 'pending' : 'active';
+      await insertMembership(tx, { userId: user.id, organizationId, role: member.role, status });
+      await recordAudit(tx, { action: 'membership.created', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: user.id, ip, details: { email, role: member.role, new_user: !existing, status } });
+      return { user_id: user.id, email, role: member.role, organization: organizationId, status };
     });
     await ctx.state.sync();
     return added;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') throw new AppError(409, 'already_member', `${email} is already a member of this organization (or was added at the same moment).`);
+    if ((err as { code?: string }).code === 'P2002') throw new AppError(409, 'already_member', `${email} is already a member of this organization, or invited to it (or was added at the same moment).`);
     throw err;
   }
 }
 
 const lastOwner = () => new AppError(400, 'last_owner', 'An organization must keep at least one owner.');
+
+/** `owners` from {@link lockOwners}: active owners only, so a pending owner never counts. */
+const isLastOwner = (owners: readonly number[], userId: number) => owners.length === 1 && owners[0] === userId;
 
 /** Changes a member's role: the caller must outrank or equal both the old and the new role. */
 export async function changeRole(ctx: Context, principal: Principal, organizationId: number, userId: number, role: Role, ip: string | undefined) {
@@ -146,7 +155,7 @@ export async function changeRole(ctx: Context, principal: Principal, organizatio
     const current = await findMembership(tx, userId, organizationId);
     if (!current) throw notFound();
     if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
-    if (current.role === 'owner' && role !== 'owner' && owners.length === 1) throw lastOwner();
+    if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
     const updated = await setRole(tx, userId, organizationId, role);
     await recordAudit(tx, { action: 'membership.updated', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { old: { role: current.role }, new: { role } } });
     return updated;
@@ -155,7 +164,7 @@ export async function changeRole(ctx: Context, principal: Principal, organizatio
   return changed;
 }
 
-/** Removes a member; their tokens for this organization stop on the next request. */
+/** Removes a member (or withdraws an invitation); their tokens for this organization stop on the next request. */
 export async function removeMember(ctx: Context, principal: Principal, organizationId: number, userId: number, ip: string | undefined): Promise<void> {
   requireAdmin(principal);
   await ctx.prisma.$transaction(async (tx) => {
@@ -163,9 +172,41 @@ export async function removeMember(ctx: Context, principal: Principal, organizat
     const current = await findMembership(tx, userId, organizationId);
     if (!current) throw notFound();
     if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
-    if (current.role === 'owner' && owners.length === 1) throw lastOwner();
+    if (isLastOwner(owners, userId)) throw lastOwner();
     await deleteMembership(tx, userId, organizationId);
     await recordAudit(tx, { action: 'membership.deleted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { role: current.role } });
   });
   await ctx.state.sync();
+}
+
+/**
+ * `POST /api/organizations/{id}/memberships/accept`: the caller accepts their pending
+ * membership, which then grants its role. Any credential of theirs will do (a pending
+ * membership binds none); 404 when they have no pending invitation there.
+ */
+export async function acceptInvitation(ctx: Context, principal: Principal, organizationId: number, ip: string | undefined) {
+  const accepted = await ctx.prisma.$transaction(async (tx) => {
+    const membership = await activatePending(tx, principal.userId, organizationId);
+    if (!membership) throw notFound();
+    await recordAudit(tx, { action: 'membership.accepted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: principal.userId, ip, details: { role: membership.role } });
+    return { user_id: principal.userId, email: principal.user.email, role: membership.role, organization: organizationId, status: 'active' as const };
+  });
+  await ctx.state.sync();
+  return accepted;
+}
+
+/**
+ * The caller's DELETE of their own pending membership: declining it, from a credential bound
+ * to any organization. False when `userId` is not the caller or they have no pending
+ * invitation there: the request is then an ordinary removal ({@link removeMember}).
+ */
+export async function declineInvitation(ctx: Context, principal: Principal, organizationId: number, userId: number, ip: string | undefined): Promise<boolean> {
+  if (userId !== principal.userId) return false;
+  const declined = await ctx.prisma.$transaction(async (tx) => {
+    if (!(await deletePending(tx, userId, organizationId))) return false;
+    await recordAudit(tx, { action: 'membership.declined', organizationId, actorUserId: userId, targetType: 'membership', targetId: userId, ip });
+    return true;
+  });
+  if (declined) await ctx.state.sync();
+  return declined;
 }

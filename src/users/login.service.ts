@@ -1,6 +1,7 @@
 /**
  * Password login and logout. A login opens a session (the cookie) and returns a login access
- * token (`sid` instead of `pat`); both act in the user's active organization.
+ * token (`sid` instead of `pat`); both act in the user's active organization (or, failing
+ * that, their first; pending memberships are not theirs yet and never chosen).
  */
 import { recordAudit } from '../audit/audit.store';
 import { endSession, insertSession } from '../auth/auth.store';

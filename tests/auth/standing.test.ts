@@ -92,3 +92,23 @@ describe.each(PATHS)('%s', (_name, use) => {
     expect(await use(c)).toEqual({ refused: expect.any(Number) });
   });
 });
+
+describe.each(PATHS)('%s, through a pending membership', (_name, use) => {
+  it('refuses while a removed member is only invited back (pending), and answers with the invited role once they accept', async () => {
+    const member = await createMember(t, { organizationId: admin.organizationId, role: 'manager' });
+    const c = await credentials(member);
+    expect(await use(c)).toEqual({ role: 'manager' });
+
+    const adminLogin = bearer(await loginAccess(t, admin));
+    await request(t.app).delete(`/api/organizations/${admin.organizationId}/memberships/${member.userId}`).set(adminLogin).expect(204);
+    const invited = await request(t.app).post(`/api/organizations/${admin.organizationId}/memberships`).set(adminLogin).send({ email: member.email, role: 'reviewer' });
+    expect(invited.body).toMatchObject({ status: 'pending', role: 'reviewer' });
+    expect(await use(c)).toEqual({ refused: expect.any(Number) });
+
+    // The invitee accepts with a credential of their own organization (the pending one binds none).
+    const elsewhere = await createMember(t, { email: member.email, role: 'owner' });
+    const own = bearer(await loginAccess(t, elsewhere));
+    await request(t.app).post(`/api/organizations/${admin.organizationId}/memberships/accept`).set(own).expect(200);
+    expect(await use(c)).toEqual({ role: 'reviewer' });
+  });
+});

@@ -30,8 +30,8 @@ describe('organizations', () => {
     expect((await request(t.app).get('/api/current-user/whoami').set(headers)).body.active_organization).toBe(owner.organizationId);
     const mine = await request(t.app).get('/api/organizations').set(headers);
     expect(mine.body).toEqual([
-      { id: owner.organizationId, title: 'Acme', role: 'manager', created_at: expect.any(String) },
-      { id: created.body.id, title: 'Side project', role: 'owner', created_at: expect.any(String) },
+      { id: owner.organizationId, title: 'Acme', role: 'manager', status: 'active', created_at: expect.any(String) },
+      { id: created.body.id, title: 'Side project', role: 'owner', status: 'active', created_at: expect.any(String) },
     ]);
   });
 
@@ -58,19 +58,20 @@ describe('memberships', () => {
     expect(res.body.results).toHaveLength(2);
     expect(res.body.next).toContain('page=2');
     expect(res.body.previous).toBeNull();
-    expect(res.body.results[0]).toEqual({ user_id: owner.userId, email: owner.email, first_name: '', last_name: '', is_active: true, role: 'owner', created_at: expect.any(String) });
+    expect(res.body.results[0]).toEqual({ user_id: owner.userId, email: owner.email, first_name: '', last_name: '', is_active: true, role: 'owner', status: 'active', created_at: expect.any(String) });
     expect((await request(t.app).get(orgPath(owner, 'memberships')).set(await as(manager))).status).toBe(403);
     expect((await request(t.app).get(`${orgPath(owner, 'memberships')}?page=99`).set(await as(admin))).status).toBe(404);
   });
 
-  it('adds a new user with a password (who can log in) and an existing user keeping theirs', async () => {
+  it('adds a new user with a password (who can log in, active at once) and invites an existing user (pending), keeping theirs', async () => {
     const headers = await as(admin);
     const res = await request(t.app).post(orgPath(owner, 'memberships')).set(headers).send({ email: 'New.Person@example.com', role: 'reviewer', password: 'a fine password', first_name: 'New' });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ user_id: expect.any(Number), email: 'new.person@example.com', role: 'reviewer', organization: owner.organizationId });
+    expect(res.body).toEqual({ user_id: expect.any(Number), email: 'new.person@example.com', role: 'reviewer', organization: owner.organizationId, status: 'active' });
     expect((await request(t.app).post('/api/auth/login').send({ email: 'new.person@example.com', password: 'a fine password' })).status).toBe(200);
     const existing = await request(t.app).post(`/api/organizations/${stranger.organizationId}/memberships`).set(await as(stranger)).send({ email: manager.email, role: 'annotator', password: 'ignored password' });
     expect(existing.status).toBe(201);
+    expect(existing.body).toEqual({ user_id: manager.userId, email: manager.email, role: 'annotator', organization: stranger.organizationId, status: 'pending' });
     expect((await request(t.app).post('/api/auth/login').send({ email: manager.email, password: PASSWORD })).status).toBe(200);
     expect((await request(t.app).post(orgPath(owner, 'memberships')).set(headers).send({ email: manager.email, role: 'annotator' })).status).toBe(409);
     const noPassword = await request(t.app).post(orgPath(owner, 'memberships')).set(headers).send({ email: 'nopass@example.com', role: 'annotator' });
