@@ -1,18 +1,20 @@
 /**
  * A real nginx (Debian's package; .ci/run installs it) in front of a tiny upstream, with
- * Latchkey as its auth_request target: the README's configuration, exercised.
+ * Latchkey as its auth_request target: the README's configuration, exercised. Skipped, with the
+ * reason printed, where nginx is not installed, unless LATCHKEY_REQUIRE_NGINX=1 (CI).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freeLoopbackPort } from '../../src/db/embedded';
 import { startTestApp, type TestApp } from '../support/app';
+import { stopChild, track } from '../support/children';
 import { createMember, createPat, refreshAccess, type Member } from '../support/factories';
-
-const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+import { describeWithNginx, nginxBinary } from '../support/nginx';
+import { EVENT_TIMEOUT_MS, PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 /** The README's nginx example, with ports filled in. */
 export function nginxConfig(dir: string, listen: number, latchkey: number, upstream: number): string {
@@ -65,7 +67,7 @@ http {
 const listen = (server: http.Server) =>
   new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
-describe('nginx auth_request in front of an upstream', () => {
+describeWithNginx('nginx auth_request in front of an upstream', () => {
   let t: TestApp;
   let member: Member;
   let latchkey: http.Server;
@@ -75,6 +77,7 @@ describe('nginx auth_request in front of an upstream', () => {
   let base: string;
 
   beforeAll(async () => {
+    const binary = nginxBinary();
     t = await startTestApp();
     member = await createMember(t, { role: 'reviewer' });
     latchkey = http.createServer(t.app);
@@ -85,22 +88,25 @@ describe('nginx auth_request in front of an upstream', () => {
     const [lk, up, port] = [await listen(latchkey), await listen(upstream), await freeLoopbackPort()];
     dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-nginx-'));
     await writeFile(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, lk, up));
-    nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'inherit' });
+    nginx = track(spawn(binary, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'inherit' }));
     base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${base}/`).then(() => true, () => false)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nginx (${NGINX}) did not start`);
-  });
+    // Up once it answers; an nginx that cannot start (a bad config, a taken port) exits, and that fails at once.
+    let failed: string | undefined;
+    nginx.once('error', (err) => (failed = err.message)).once('exit', (code, signal) => (failed = `exited (${code ?? signal})`));
+    await until(`nginx (${binary}) answers on ${base}`, async () => {
+      if (failed) throw new Error(`nginx (${binary}) ${failed}; its error log: ${await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '(none)')}`);
+      return fetch(`${base}/`).then(() => true, () => false);
+    });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
-    nginx?.kill('SIGQUIT');
+    // Graceful: the master stops its workers (a SIGKILLed master would leave them serving).
+    if (nginx) await stopChild(nginx, 'SIGQUIT', EVENT_TIMEOUT_MS);
     latchkey?.close();
     upstream?.close();
-    await t.close();
+    await t?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('passes an authenticated request with the identity headers, and never the credential', async () => {
     const access = await refreshAccess(t, (await createPat(t, member)).token);

@@ -1,8 +1,11 @@
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { runCli, startProcess } from '../support/process';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
+
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 describe('the latchkey command', () => {
   let db: TestDatabase;
@@ -56,8 +59,11 @@ describe('the latchkey command', () => {
 
   it('npm start fails clearly, exit 1, when the database never becomes reachable', async () => {
     const server = await startProcess({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none', LATCHKEY_SECRET_KEY: SECRET, LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '1' });
-    const code = await new Promise((resolve) => server.child.on('exit', resolve));
-    expect(code).toBe(1);
-    expect(server.logs.find((l) => l.msg === 'could not start')).toMatchObject({ level: 60, err: { message: expect.stringMatching(/127\.0\.0\.1:9\/none unreachable/) } });
+    try {
+      expect(await server.exited()).toBe(1);
+      expect(server.logs.find((l) => l.msg === 'could not start')).toMatchObject({ level: 60, err: { message: expect.stringMatching(/127\.0\.0\.1:9\/none unreachable/) } });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -5,15 +5,21 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { track } from '../support/children';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { runCli, startProcess, waitFor200, type ServerProcess } from '../support/process';
+import { runCli, startProcess, type ServerProcess } from '../support/process';
+import { EVENT_TIMEOUT_MS, PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 const run = promisify(execFile);
 const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
 const ADMIN = { email: 'admin@example.com', password: 'a long admin password' };
 
+jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
+
 async function curl(...args: string[]): Promise<{ status: number; body: Record<string, unknown> }> {
-  const { stdout } = await run('curl', ['-s', '-w', '\n%{http_code}', ...args]);
+  const running = run('curl', ['-s', '--max-time', String(EVENT_TIMEOUT_MS / 1000), '-w', '\n%{http_code}', ...args]);
+  track(running.child);
+  const { stdout } = await running;
   const nl = stdout.lastIndexOf('\n');
   return { status: Number(stdout.slice(nl + 1)), body: JSON.parse(stdout.slice(0, nl) || '{}') };
 }
@@ -26,11 +32,11 @@ describe('the curl flow against a running server', () => {
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: false });
     server = await startProcess(env());
-    await waitFor200(`${server.url}/readyz`);
+    await server.logged('ready');
   });
   afterAll(async () => {
-    await server.stop();
-    await db.drop();
+    await server?.stop();
+    await db?.drop();
   });
 
   let pat: string;
@@ -62,13 +68,10 @@ describe('the curl flow against a running server', () => {
     expect(kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // The change feed tells the running server; it signs with the new key from then on.
     const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string;
-    const started = Date.now();
-    for (;;) {
+    await until('the running server signs with the rotated key', async () => {
       const next = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
-      if (kidOf(next.body.access as string) === kid) break;
-      if (Date.now() - started > 5_000) throw new Error('the running server still signs with the old key');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return kidOf(next.body.access as string) === kid;
+    });
   });
 
   it('refuses the PAT as a Bearer token with the helpful 401', async () => {
@@ -78,9 +81,12 @@ describe('the curl flow against a running server', () => {
   });
 
   it('refuses to start under another LATCHKEY_SECRET_KEY: the signing key does not open', async () => {
-    const started = await startProcess({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: 'x'.repeat(40) });
-    const code = await new Promise<number | null>((resolve) => started.child.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(JSON.stringify(started.logs)).toMatch(/LATCHKEY_SECRET_KEY is not the key it was encrypted with/);
+    const other = await startProcess({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: 'x'.repeat(40) });
+    try {
+      expect(await other.exited()).toBe(1);
+      expect(JSON.stringify(other.logs)).toMatch(/LATCHKEY_SECRET_KEY is not the key it was encrypted with/);
+    } finally {
+      await other.stop();
+    }
   });
 });

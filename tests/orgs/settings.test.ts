@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, createMember, createPat, loginAccess, refreshAccess, type Member } from '../support/factories';
 import { runCli } from '../support/process';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 let t: TestApp;
 let owner: Member;
@@ -131,7 +132,7 @@ describe('npx latchkey settings', () => {
     const event = await t.database.prisma.auditEvent.findFirstOrThrow({ where: { action: 'settings.updated' }, orderBy: { id: 'desc' } });
     expect(event).toMatchObject({ actorUserId: null, details: { via: 'cli', old: { legacy_api_tokens_enabled: false, access_token_ttl_seconds: 300 } } });
     await runCli(['settings', 'set', '--org', String(owner.organizationId), 'legacy_api_tokens_enabled=false', 'access_token_ttl_seconds=300'], env());
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses bad values and unknown organizations', async () => {
     const bad = await runCli(['settings', 'set', '--org', String(owner.organizationId), 'api_tokens_enabled=maybe'], env());
@@ -141,5 +142,5 @@ describe('npx latchkey settings', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no organization 999999');
     expect((await runCli(['settings', 'set', '--org', String(owner.organizationId), 'novalue'], env())).code).toBe(64);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

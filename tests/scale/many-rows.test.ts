@@ -6,7 +6,8 @@
 import { Client } from 'pg';
 import { describeWithConcurrentConnections } from '../support/concurrency';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { START_FLAGS, startProcess, waitFor200, type ServerProcess } from '../support/process';
+import { START_FLAGS, startProcess, type ServerProcess } from '../support/process';
+import { PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 const ROWS = 300_000;
 const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
@@ -27,11 +28,6 @@ async function sql<T>(url: string, fn: (client: Client) => Promise<T>): Promise<
   }
 }
 
-/** Resolves once `check` holds, polled (jest's timeout bounds it). */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
 describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`, () => {
   let db: TestDatabase;
   const running = new Set<ServerProcess>();
@@ -45,7 +41,7 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
     db = await createTestDatabase();
     // A first start bootstraps the admin, the organization and a signing key; then the rows.
     const first = await start();
-    await waitFor200(`${first.url}/readyz`);
+    await first.logged('ready');
     await first.stop();
     running.delete(first);
     await sql(db.url, async (c) => {
@@ -58,7 +54,7 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
         [ROWS],
       );
     });
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await Promise.all([...running].map((server) => server.stop()));
     await db?.drop();
@@ -66,9 +62,9 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
 
   it('starts under the heap cap, reconnects its feed, and works, as with none', async () => {
     const server = await start();
-    await waitFor200(`${server.url}/readyz`);
+    await server.logged('ready');
     const listened = () => server.logs.filter((line) => line.msg === 'change feed listening; authentication caches in use').length;
-    await until(() => listened() === 1);
+    expect(listened()).toBe(1);
 
     const login = await post(`${server.url}/api/auth/login`, ADMIN);
     const pat = await post(`${server.url}/api/token/`, { name: 'after the churn' }, { Authorization: `Bearer ${login.body.access}` });
@@ -79,10 +75,10 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
     // The LISTEN connection dies (a Postgres restart, a failover): the feed comes back by itself.
     const killed = await sql(db.url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'latchkey-listen'"));
     expect(killed.rowCount).toBe(1);
-    await until(() => listened() === 2);
+    await until('the change feed to listen again', () => listened() === 2);
     expect(await whoami()).toBe(200);
     expect((await post(`${server.url}/api/token/blacklist`, { refresh: pat.body.token })).status).toBe(204);
     expect(await whoami()).toBe(401);
     expect(server.child.exitCode).toBeNull();
-  }, 60_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import { describeWithConcurrentConnections } from '../support/concurrency';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { startProcess, waitFor200, type ServerProcess } from '../support/process';
+import { startProcess, type ServerProcess } from '../support/process';
+import { PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 const ADMIN = { email: 'admin@example.com', password: 'a long admin password' };
 
@@ -23,7 +24,7 @@ describeWithConcurrentConnections('graceful shutdown', () => {
 
   it('drains keep-alive connections: nothing sent before SIGTERM is lost, and it exits once they are answered', async () => {
     server = await startProcess({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: 'a-test-secret-key-that-is-long-enough-0123', LATCHKEY_ADMIN_EMAIL: ADMIN.email, LATCHKEY_ADMIN_PASSWORD: ADMIN.password, LATCHKEY_SHUTDOWN_GRACE_SECONDS: '60' });
-    await waitFor200(`${server.url}/readyz`);
+    await server.logged('ready');
     const login = (await (await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()) as { access: string };
     const { port } = new URL(server.url);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -53,12 +54,10 @@ describeWithConcurrentConnections('graceful shutdown', () => {
       while ((await one()) === 'kept' || !signalled);
     };
     const workers = Array.from({ length: 8 }, worker);
-    while (before.answered < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until('200 answers under load', () => before.answered >= 200);
 
-    const exited = new Promise<number | null>((resolve) => server!.child.once('exit', (code) => resolve(code)));
     signalled = true;
-    server.child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await server.stop()).toBe(0);
     await Promise.all(workers);
     agent.destroy();
 
@@ -67,5 +66,5 @@ describeWithConcurrentConnections('graceful shutdown', () => {
     const messages = server.logs.map((line) => line.msg);
     expect(messages).toContain('stopped');
     expect(messages).not.toContain('shutdown grace period over; closing open connections');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -20,13 +20,14 @@ describe('server lifecycle', () => {
       expect((await get(`${server.url}/healthz`)).status).toBe(200);
       const ready = await get(`${server.url}/readyz`);
       expect(ready).toMatchObject({ status: 503, body: { code: 'service_unavailable', detail: 'Database is not connected yet.' } });
-      const started = Date.now();
       await expect(server.ready).rejects.toThrow(DatabaseUnavailableError);
       await expect(server.ready).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/latchkey unreachable after \\d+ attempts`));
-      expect(Date.now() - started).toBeLessThan(4_000);
       const retries = logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'database not reachable yet; retrying');
       expect(retries.length).toBeGreaterThanOrEqual(2);
       expect(retries[1].retryInMs).toBeGreaterThan(retries[0].retryInMs); // backoff
+      // It gives up at the deadline: the waits it planned fit in LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS
+      // (the last one cut short), whatever the machine's load did to the time they took.
+      expect(retries.reduce((sum, r) => sum + r.retryInMs, 0)).toBeLessThanOrEqual(2_000);
     } finally {
       await server.stop();
     }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
+import { track } from './children';
 import { backend, withDatabase } from './env';
 
 export interface TestDatabase {
@@ -27,7 +28,7 @@ async function admin<T>(url: string, fn: (client: Client) => Promise<T>): Promis
 
 /** The fallback: a PGlite server process of this file's own, from the migrated dump or empty. */
 function pgliteProcess(dump: string | undefined): Promise<TestDatabase> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'pglite-server.js'), ...(dump ? [dump] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = track(spawn(process.execPath, [path.join(__dirname, 'pglite-server.js'), ...(dump ? [dump] : [])], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`pglite-server exited with ${code}`)));

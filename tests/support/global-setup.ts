@@ -13,6 +13,7 @@ import { Client } from 'pg';
 import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
+import { nginxSkipReason } from './nginx';
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
@@ -71,4 +72,6 @@ export default async function globalSetup(): Promise<void> {
     process.stdout.write(`\ntests: no Postgres server reachable at ${where} (TEST_DATABASE_URL); running against embedded PGlite instead\n`);
   }
   process.env[BACKEND_VAR] = JSON.stringify(setup);
+  const noNginx = nginxSkipReason();
+  if (noNginx) process.stdout.write(`tests: ${noNginx}\n`);
 }

@@ -1,6 +1,12 @@
-/** Runs the built `latchkey` (dist/, built by `pretest`) as a real child process. */
+/**
+ * Runs the built `latchkey` (dist/, built by `pretest`) as a real child process. Every child is
+ * tracked (`./children.ts`), so none outlives its test file; waits are for events (a log line,
+ * an exit), each with a generous safety timeout (`./wait.ts`).
+ */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { stopChild, track, type Ended } from './children';
+import { EVENT_TIMEOUT_MS, orTimeout } from './wait';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN = path.join(ROOT, 'dist/main.js');
@@ -14,61 +20,105 @@ export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 export interface Finished { code: number | null; stdout: string; stderr: string }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs `latchkey ...args` to completion; a run that never exits fails the test and is killed. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<Finished> {
+  const child = track(spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: ROOT }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const finished = new Promise<Finished>((resolve, reject) => child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr })));
+  try {
+    return await orTimeout(finished, () => `latchkey ${args.join(' ')} exits (stderr: ${stderr})`);
+  } finally {
+    // Still running only if it timed out.
+    await stopChild(child, 'SIGKILL', EVENT_TIMEOUT_MS);
+  }
 }
+
+type LogLine = Record<string, unknown>;
 
 export interface ServerProcess {
   readonly child: ChildProcessWithoutNullStreams;
   /** Parsed JSON log lines so far. */
-  readonly logs: Record<string, unknown>[];
+  readonly logs: LogLine[];
   readonly url: string;
-  /** SIGTERM, then the exit code. */
+  /**
+   * The exit code, once the process has exited by itself and all its output is read. Fails
+   * after EVENT_TIMEOUT_MS.
+   */
+  exited(): Promise<number | null>;
+  /**
+   * The first log line with this `msg` (at once if already logged). Fails if the process exits
+   * first, or after EVENT_TIMEOUT_MS.
+   */
+  logged(msg: string): Promise<LogLine>;
+  /** SIGTERM, then the exit code. Fails (having SIGKILLed it) if it does not exit in time. */
   stop(): Promise<number | null>;
 }
 
 /** The node flags `npm start` runs with (the heap cap among them). */
 export const START_FLAGS: readonly string[] = (require(path.join(ROOT, 'package.json')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
 
-/** Starts `npm start`'s entry point (with `nodeFlags`) and resolves once it logs where it listens. */
-export function startProcess(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT });
-  const logs: Record<string, unknown>[] = [];
+/**
+ * Starts `npm start`'s entry point (with `nodeFlags`) and resolves once it logs where it
+ * listens (not yet ready: `await server.logged('ready')` for that).
+ */
+export async function startProcess(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
+  const child = track(spawn(process.execPath, [...nodeFlags, MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT }));
+  const logs: LogLine[] = [];
+  /** Called on every new log line. */
+  const waiters = new Set<() => void>();
   let buffered = '';
   let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.stderr.on('data', (c) => (stderr += c));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, nl));
-        buffered = buffered.slice(nl + 1);
-        logs.push(line);
-        if (line.msg === 'listening') {
-          resolve({ child, logs, url: line.url, stop: () => (child.kill('SIGTERM'), exited) });
-        }
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        logs.push({ unparsed: line });
       }
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+      for (const waiter of waiters) waiter();
+    }
   });
-}
+  // 'close', not 'exit': by then every line the process wrote has been read.
+  const closed = new Promise<Ended>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const describe = () => `pid ${child.pid}; last log lines: ${logs.slice(-5).map((l) => JSON.stringify(l)).join(' ')}; stderr: ${stderr.slice(-2_000)}`;
 
-/** Polls `url` until it answers 200; returns how long that took. */
-export async function waitFor200(url: string, timeoutMs = 20_000): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const status = await fetch(url).then((r) => r.status, () => 0);
-    if (status === 200) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+  const logged = (msg: string) =>
+    orTimeout(
+      new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const line = logs.find((l) => l.msg === msg);
+          if (!line) return;
+          waiters.delete(check);
+          resolve(line);
+        };
+        waiters.add(check);
+        check();
+        void closed.then(({ code, signal }) => reject(new Error(`the server exited (${code ?? signal}) before logging "${msg}" (${describe()})`)));
+      }),
+      () => `the server logs "${msg}" (${describe()})`,
+    );
+
+  const exited = () => orTimeout(closed.then(({ code }) => code), () => `the server exits (${describe()})`);
+
+  const stop = async () => {
+    const { killed } = await stopChild(child, 'SIGTERM', EVENT_TIMEOUT_MS);
+    const { code } = await closed;
+    if (killed) throw new Error(`the server did not exit within ${EVENT_TIMEOUT_MS / 1000} s of SIGTERM; killed it (${describe()})`);
+    return code;
+  };
+
+  const listening = await logged('listening').catch(async (err: unknown) => {
+    // Never listened: of no use to the caller, who has no handle on it to stop.
+    await stopChild(child, 'SIGKILL', EVENT_TIMEOUT_MS);
+    throw err;
+  });
+  return { child, logs, url: listening.url as string, exited, logged, stop };
 }
