@@ -110,13 +110,19 @@ async function serve(config: Config, logger: Logger): Promise<undefined> {
   // database: PGlite is WebAssembly too, and there the optimizing tier matters.
   if (config.databaseUrl) setFlagsFromString('--liftoff-only');
   const server = await startServer(config, logger);
+  // Flush the log before exiting, asynchronously: pino's own flush at exit is synchronous, and
+  // on a stdout whose reader has gone (EPIPE) it retries forever, so the process would hang.
+  const exit = (code: number) => {
+    setTimeout(() => process.exit(code), 1_000).unref();
+    logger.flush(() => process.exit(code));
+  };
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     server.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -127,7 +133,7 @@ async function serve(config: Config, logger: Logger): Promise<undefined> {
   } catch (err) {
     logger.fatal({ err: { message: (err as Error).message } }, 'could not start');
     await server.stop().catch(() => undefined);
-    process.exit(1);
+    exit(1);
   }
   return undefined;
 }
