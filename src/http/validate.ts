@@ -7,9 +7,19 @@ import { notFound, validationError } from '../errors';
 
 const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
 
+/**
+ * A required string that Postgres can store: no NUL (Django REST framework refuses one in every
+ * CharField: "Null characters are not allowed.") and no lone surrogate (it has no UTF-8 form).
+ */
+export const storableString = () =>
+  z
+    .string({ error: requiredOr('Not a valid string.') })
+    .refine((value) => !value.includes('\0'), 'Null characters are not allowed.')
+    .refine((value) => !/\p{Cs}/u.test(value), 'Not a valid string.');
+
 /** A required non-blank string, trimmed, of at most `max` characters if given. */
 export function text(max?: number) {
-  const nonBlank = z.string({ error: requiredOr('Not a valid string.') }).trim().min(1, 'This field may not be blank.');
+  const nonBlank = storableString().trim().min(1, 'This field may not be blank.');
   return max === undefined ? nonBlank : nonBlank.max(max, `Ensure this field has no more than ${max} characters.`);
 }
 

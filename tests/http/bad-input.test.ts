@@ -1,4 +1,5 @@
 /** The fuzzer's 500s, each sent as it was found: bad input is a 400 in the contract's shape, and logs no error. */
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { captureLogs, startTestApp, testConfig, type TestApp } from '../support/app';
@@ -87,6 +88,45 @@ describe('a role whose toString is not callable', () => {
   it('still names a plain wrong value, as Django REST framework does', async () => {
     const res = await request(t.app).post('/api/token/').set(headers).send({ role: 'emperor' });
     expect(res.body.validation_errors).toEqual({ role: ['"emperor" is not a valid choice.'] });
+  });
+});
+
+describe('further 500s the fuzz test (fuzz.test.ts) found', () => {
+  /** Sends a Buffer as its bytes (superagent would JSON-encode it under a JSON content type). */
+  const raw = (body: unknown) => body as string;
+
+  it.each([
+    ['gzip', Buffer.from('{"refresh": "x"}')],
+    ['deflate', Buffer.from('not deflated')],
+    ['br', Buffer.from('not brotli')],
+    ['gzip', gzipSync('{"refresh": "x"}').subarray(0, 12)],
+  ])('a body that does not decode under Content-Encoding: %s is 400 malformed_body', async (encoding, bytes) => {
+    const res = await request(t.app).post('/api/token/refresh').set('Content-Type', 'application/json').set('Content-Encoding', encoding).serialize(raw).send(bytes);
+    expect400(res, 'malformed_body');
+  });
+
+  it('a body that does decode is parsed as usual', async () => {
+    const res = await request(t.app).post('/api/token/refresh').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').serialize(raw).send(gzipSync('{"refresh": ""}'));
+    expect(res.body.validation_errors).toEqual({ refresh: ['This field may not be blank.'] });
+  });
+
+  // Postgres text cannot hold NUL (22021), jsonb refuses a lone surrogate: refuse both as Django REST framework does.
+  it.each([
+    ['POST', '/api/token/', '{"name": "a\\u0000b"}', 'name', 'Null characters are not allowed.'],
+    ['POST', '/api/token/', '{"name": "a\\ud800b"}', 'name', 'Not a valid string.'],
+    ['POST', '/api/organizations', '{"title": "a\\u0000b"}', 'title', 'Null characters are not allowed.'],
+    ['POST', '/api/auth/login', '{"email": "a\\u0000@example.com", "password": "x"}', 'email', 'Null characters are not allowed.'],
+  ])('%s %s %s is 400 validation_error', async (method, path, body, field, message) => {
+    const res = await request(t.app)[method.toLowerCase() as 'post'](path).set(headers).set('Content-Type', 'application/json').send(body);
+    expect400(res, 'validation_error');
+    expect(res.body.validation_errors).toEqual({ [field]: [message] });
+  });
+
+  it('a NUL in a new member\'s name is 400 validation_error', async () => {
+    const body = JSON.stringify({ email: 'nul@example.com', role: 'annotator', password: 'long enough', first_name: 'a\u0000b', last_name: '\u0000' });
+    const res = await request(t.app).post(`/api/organizations/${owner.organizationId}/memberships`).set(headers).set('Content-Type', 'application/json').send(body);
+    expect400(res, 'validation_error');
+    expect(res.body.validation_errors).toEqual({ first_name: ['Null characters are not allowed.'], last_name: ['Null characters are not allowed.'] });
   });
 });
 
