@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'malformed_body'
+  | 'malformed_request'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'validation_error'
@@ -115,6 +116,15 @@ function fromBodyParser(err: unknown): AppError | undefined {
 }
 
 /**
+ * Maps the router's failure to decode a path parameter (`/api/token/%ff`: a URIError it marks
+ * 400) onto the contract. The raw value stays out of the detail.
+ */
+function fromRouter(err: unknown): AppError | undefined {
+  if (!(err instanceof URIError) || (err as { status?: unknown }).status !== 400) return undefined;
+  return new AppError(400, 'malformed_request', 'The request path has a malformed percent-escape.', { cause: err });
+}
+
+/**
  * Codes that mean the database cannot be reached or did not answer in time. Prisma: can't
  * reach (P1001), timed out (P1002, P1008), connection closed (P1017), pool timeout (P2024), an
  * interactive transaction that expired or could not start in time (P2028). Postgres: admin or
@@ -145,7 +155,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isDatabaseUnavailable(err)) return serviceUnavailable('The database is unreachable; try again shortly.', err);
-  return fromBodyParser(err) ?? new AppError(500, 'internal_error', 'Internal server error.', { cause: err });
+  return fromBodyParser(err) ?? fromRouter(err) ?? new AppError(500, 'internal_error', 'Internal server error.', { cause: err });
 }
 
 /** Writes `err` as the contract's error body. The only function that sends an error. */

@@ -24,5 +24,15 @@ export function bodyParsers(req: Request, res: Response, next: NextFunction): vo
     next(new AppError(415, 'unsupported_media_type', `Unsupported media type "${req.get('content-type') ?? ''}" in request.`));
     return;
   }
-  (req.is(['application/x-www-form-urlencoded']) ? form : json)(req, res, next);
+  (req.is(['application/x-www-form-urlencoded']) ? form : json)(req, res, (err?: unknown) => next(err === undefined ? undefined : undecodable(err)));
+}
+
+/**
+ * The parsers tag every error they raise with a `type` (errors.ts maps those), except a body
+ * that fails to decompress under its Content-Encoding: zlib's error, passed on as it is. That
+ * is a malformed body as well.
+ */
+function undecodable(err: unknown): unknown {
+  const typed = typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string';
+  return typed ? err : new AppError(400, 'malformed_body', 'The request body could not be decoded with its Content-Encoding.', { cause: err });
 }

@@ -7,9 +7,19 @@ import { notFound, validationError } from '../errors';
 
 const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
 
+/**
+ * A required string that Postgres can store: no NUL (Django REST framework refuses one in every
+ * CharField: "Null characters are not allowed.") and no lone surrogate (it has no UTF-8 form).
+ */
+export const storableString = () =>
+  z
+    .string({ error: requiredOr('Not a valid string.') })
+    .refine((value) => !value.includes('\0'), 'Null characters are not allowed.')
+    .refine((value) => !/\p{Cs}/u.test(value), 'Not a valid string.');
+
 /** A required non-blank string, trimmed, of at most `max` characters if given. */
 export function text(max?: number) {
-  const nonBlank = z.string({ error: requiredOr('Not a valid string.') }).trim().min(1, 'This field may not be blank.');
+  const nonBlank = storableString().trim().min(1, 'This field may not be blank.');
   return max === undefined ? nonBlank : nonBlank.max(max, `Ensure this field has no more than ${max} characters.`);
 }
 
@@ -26,8 +36,17 @@ export const integer = (min: number, max: number) =>
         .max(max, `Ensure this value is less than or equal to ${max}.`),
     );
 
+/**
+ * A user's value as a message may quote it: a primitive as itself, anything else by its type.
+ * Never through the value's own `toString` (`{"toString": 1}` has one that throws).
+ */
+const quoted = (value: unknown) => {
+  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return `"${String(value)}"`;
+  return Array.isArray(value) ? 'An array' : 'An object';
+};
+
 export const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: (issue) => (issue.input === undefined ? 'This field is required.' : `"${String(issue.input)}" is not a valid choice.`) });
+  z.enum(values, { error: (issue) => (issue.input === undefined ? 'This field is required.' : `${quoted(issue.input)} is not a valid choice.`) });
 
 /** Parses `body` (undefined counts as `{}`) or throws a 400 with every field's messages. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
@@ -36,16 +55,25 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   throw validationError(fieldErrors(parsed.error));
 }
 
-/** Zod issues as field → messages; an unknown key is reported under its own name. */
+/**
+ * Zod issues as field → messages; an unknown key is reported under its own name. Field names
+ * are the client's (`constructor`, `__proto__`), so they are collected in a Map, never looked
+ * up on a plain object.
+ */
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
-  const fields: Record<string, string[]> = {};
-  const add = (field: string, message: string) => (fields[field] ??= []).push(message);
+  const fields = new Map<string, string[]>();
+  const add = (field: string, message: string) => {
+    const messages = fields.get(field);
+    if (messages) messages.push(message);
+    else fields.set(field, [message]);
+  };
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(key, 'Unknown field.');
     else if (issue.path.length) add(String(issue.path[0]), issue.message);
     else add('non_field_errors', issue.code === 'invalid_type' ? 'Invalid data. Expected a dictionary.' : issue.message);
   }
-  return fields;
+  // fromEntries defines own properties, so even `__proto__` becomes a field like any other.
+  return Object.fromEntries(fields);
 }
 
 /** A numeric id from the path; anything else names nothing (404). */

@@ -9,7 +9,7 @@ import { notFound } from '../errors';
 import { iso } from '../http/responses';
 import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
-import { choice, idParam, parseBody, text } from '../http/validate';
+import { choice, idParam, parseBody, storableString, text } from '../http/validate';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
 import { acceptInvitation, actIn, addMember, changeRole, createOrganization, declineInvitation, getSettings, listOrgMembers, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
 import { settingsPatch } from './settings';
@@ -19,8 +19,8 @@ const newMember = z.object({
   email: z.email({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.') }),
   role: choice(ROLES),
   password: z.string().min(8, 'Ensure this field has at least 8 characters.').max(1024).optional(),
-  first_name: z.string().max(150).optional(),
-  last_name: z.string().max(150).optional(),
+  first_name: storableString().max(150).optional(),
+  last_name: storableString().max(150).optional(),
 });
 const roleChange = z.object({ role: choice(ROLES) });
 const tokenType = choice(['pat', 'legacy'] as const);
