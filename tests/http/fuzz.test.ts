@@ -44,6 +44,7 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['POST', '/api/organizations', ['title']],
   ['GET', '/api/organizations/:id/memberships'],
   ['POST', '/api/organizations/:id/memberships', ['email', 'role', 'password', 'first_name', 'last_name']],
+  ['POST', '/api/organizations/:id/memberships/accept'],
   ['PATCH', '/api/organizations/:id/memberships/:userId', ['role']],
   ['DELETE', '/api/organizations/:id/memberships/:userId'],
   ['GET', '/api/organizations/:id/tokens'],
