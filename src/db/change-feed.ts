@@ -85,9 +85,16 @@ export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger
           if (change) handlers.onChange(change);
         });
         await client.query(`LISTEN ${CHANNEL}; LISTEN ${heartbeatChannel}`);
+        let beating = false; // one heartbeat at a time: a stalled one is what the silence check is for
         heartbeat = setInterval(() => {
           if (Date.now() - heard > HEARTBEAT_TIMEOUT_MS) current?.drop(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`);
-          else client.query(`NOTIFY ${heartbeatChannel}`).catch(() => undefined);
+          else if (!beating) {
+            beating = true;
+            client.query(`NOTIFY ${heartbeatChannel}`).then(
+              () => (beating = false),
+              () => undefined,
+            );
+          }
         }, HEARTBEAT_INTERVAL_MS);
         if (!closed) {
           await handlers.onListening();

@@ -182,6 +182,22 @@ export function patSigningInput(alg: JwtAlgorithm, kid: string, claims: PatClaim
   return `${encodeSegment(headerFor(alg, kid, 'JWT'))}.${encodeSegment(claims)}`;
 }
 
+/** The order of P-256's group, and half of it. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P256_HALF_N = P256_N >> 1n;
+
+/**
+ * ECDSA is malleable: (r, n − s) verifies wherever (r, s) does, so one token has two accepted
+ * strings. Every token we sign carries the low s (as Bitcoin's BIP 62 requires), so ours are
+ * canonical; and nothing here is keyed by a token's string where it matters (revocation and
+ * the caches go by jti, session id or hash), so a twin gains nothing.
+ */
+function lowS(signature: Buffer): Buffer {
+  const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+  if (s <= P256_HALF_N) return signature;
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+}
+
 /**
  * The JWS signature (RFC 7518 §3) of `input` under the signer's pinned algorithm, with
  * node:crypto directly: synchronous and several times cheaper than going through WebCrypto.
@@ -190,7 +206,7 @@ export function patSigningInput(alg: JwtAlgorithm, kid: string, claims: PatClaim
 function signature(signer: Signer, input: string): Buffer {
   switch (signer.alg) {
     case 'ES256':
-      return cryptoSign('sha256', Buffer.from(input), { key: signer.key, dsaEncoding: 'ieee-p1363' });
+      return lowS(cryptoSign('sha256', Buffer.from(input), { key: signer.key, dsaEncoding: 'ieee-p1363' }));
     case 'RS256':
       return cryptoSign('sha256', Buffer.from(input), signer.key);
     case 'EdDSA':

@@ -54,6 +54,17 @@ describe('access tokens on a protected route', () => {
     expect((await whoami(bearer(await resign(t, access, { payload: { exp: iat + 3600 } })))).status).toBe(200);
   });
 
+  it('signs canonically: every ES256 signature has the low s, so no token has a malleated twin of ours', async () => {
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const { token } = await createPat(t, alice);
+    const tokens = [token, ...(await Promise.all(Array.from({ length: 30 }, () => refreshAccess(t, token))))];
+    for (const jws of tokens) {
+      const s = BigInt(`0x${Buffer.from(jws.split('.')[2]!, 'base64url').subarray(32).toString('hex')}`);
+      expect(s <= n / 2n).toBe(true);
+    }
+    expect((await whoami(bearer(tokens[1]!))).status).toBe(200);
+  });
+
   it('refuses a login access token whose organization is not its session\'s', async () => {
     const other = await createMember(t, { email: alice.email, role: 'owner' });
     const login = await loginAccess(t, alice);
