@@ -3,12 +3,12 @@
  * revocations arriving by LISTEN/NOTIFY, and what happens when the feed or the whole database
  * goes away: never a stale answer, a 503 only when the database itself is unreachable.
  */
-import { Client } from 'pg';
 import request from 'supertest';
 import { itWithConcurrentConnections } from '../support/concurrency';
 import { startTestApp, type TestApp } from '../support/app';
 import { generateLegacyToken } from '../../src/legacy/legacy-token';
 import { bearer, createMember, createPat, loginAccess, refreshAccess, type Member } from '../support/factories';
+import { withConnection } from '../support/db';
 import { queriesDuring } from '../support/queries';
 
 /** Resolves once `check` holds: polled, with no time budget of its own (jest's timeout applies). */
@@ -18,13 +18,7 @@ async function until(check: () => boolean | Promise<boolean>): Promise<void> {
 
 /** A statement from another connection: another instance, the CLI or psql. */
 async function elsewhere(t: TestApp, sql: string, params: unknown[]): Promise<void> {
-  const client = new Client({ connectionString: t.db.url });
-  await client.connect();
-  try {
-    await client.query(sql, params);
-  } finally {
-    await client.end();
-  }
+  await withConnection(t.db.url, (client) => client.query(sql, params));
 }
 
 const REVOKE = "UPDATE personal_access_tokens SET revoked_at = now(), revoked_reason = 'revoked' WHERE id = $1";

@@ -3,9 +3,8 @@
  * unlimited create-then-delete by any member used to pile up), the server, under `npm start`'s
  * own heap cap, starts and reconnects its change feed as it does with none, and works.
  */
-import { Client } from 'pg';
 import { describeWithConcurrentConnections } from '../support/concurrency';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, withConnection as sql, type TestDatabase } from '../support/db';
 import { START_FLAGS, startProcess, type ServerProcess } from '../support/process';
 import { PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
@@ -17,16 +16,6 @@ const post = async (url: string, body: unknown, headers: Record<string, string> 
   const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, string>) };
 };
-
-async function sql<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`, () => {
   let db: TestDatabase;

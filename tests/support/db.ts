@@ -16,7 +16,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection of its own to `url` (another instance, psql, an admin), then closes it. */
+export async function withConnection<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
@@ -44,10 +45,10 @@ export async function createTestDatabase({ migrated = true } = {}): Promise<Test
   const setup = backend();
   if (setup.kind === 'pglite') return pgliteProcess(migrated ? setup.dump : undefined);
   const name = `latchkey_test_${setup.runId}_${randomBytes(4).toString('hex')}`;
-  await admin(setup.adminUrl, (c) => c.query(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${setup.template}"` : ''}`));
+  await withConnection(setup.adminUrl, (c) => c.query(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${setup.template}"` : ''}`));
   return {
     url: withDatabase(setup.adminUrl, name),
     poolSize: 5,
-    drop: () => admin(setup.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () => withConnection(setup.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
