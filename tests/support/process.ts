@@ -30,6 +30,8 @@ export interface ServerProcess {
   /** Parsed JSON log lines so far. */
   readonly logs: Record<string, unknown>[];
   readonly url: string;
+  /** The first log line with this `msg` (past or future); rejects if the process exits first. */
+  waitForLog(msg: string): Promise<Record<string, unknown>>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -41,10 +43,18 @@ export const START_FLAGS: readonly string[] = (require(path.join(ROOT, 'package.
 export function startProcess(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeFlags, MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT });
   const logs: Record<string, unknown>[] = [];
+  const waiting: { msg: string; resolve(line: Record<string, unknown>): void }[] = [];
   let buffered = '';
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.stderr.on('data', (c) => (stderr += c));
+  const waitForLog = (msg: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = logs.find((line) => line.msg === msg);
+      if (seen) return resolve(seen);
+      waiting.push({ msg, resolve });
+      void exited.then((code) => reject(new Error(`server exited with ${code} before logging "${msg}": ${stderr}`)));
+    });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       buffered += chunk;
@@ -53,8 +63,9 @@ export function startProcess(env: Record<string, string>, nodeFlags: readonly st
         const line = JSON.parse(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
         logs.push(line);
+        for (const w of waiting.filter((w) => w.msg === line.msg)) w.resolve(line);
         if (line.msg === 'listening') {
-          resolve({ child, logs, url: line.url, stop: () => (child.kill('SIGTERM'), exited) });
+          resolve({ child, logs, url: line.url, waitForLog, stop: () => (child.kill('SIGTERM'), exited) });
         }
       }
     });
