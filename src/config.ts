@@ -90,6 +90,8 @@ export interface Config {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly issuer: string;
   readonly dataDir: string;
+  /** LATCHKEY_DATA_DIR as written, for messages to the person who wrote it. */
+  readonly dataDirAsGiven: string;
   /** Absent means: run the embedded PGlite database under dataDir. */
   readonly databaseUrl: string | undefined;
   /** Absent only with the embedded database, which keeps a generated one in dataDir. */
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     issuer,
     dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
+    dataDirAsGiven: e.LATCHKEY_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     secretKey: e.LATCHKEY_SECRET_KEY,
     admin: e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD

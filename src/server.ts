@@ -1,10 +1,11 @@
 /**
  * The process lifecycle, shared by `npm start` and `latchkey serve`:
- * listen at once (so /healthz answers and /readyz says 503 while we connect) → embedded
- * database if no DATABASE_URL → connect with retries → migrate → bootstrap the first owner →
- * ready. `stop()` is the graceful shutdown: answer with `Connection: close` from now on, stop
- * accepting, let in-flight requests finish within the grace period, then close the pool and
- * the embedded database.
+ * hold the data dir (embedded only: see db/data-dir-lock) → listen at once (so /healthz
+ * answers and /readyz says 503 while we connect) → embedded database if no DATABASE_URL →
+ * connect with retries → migrate → bootstrap the first owner → ready. `stop()` is the graceful
+ * shutdown: answer with `Connection: close` from now on, stop accepting, let in-flight
+ * requests finish within the grace period, then close the pool and the embedded database, and
+ * let go of the data dir.
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,7 @@ import { createApp } from './app';
 import type { Config } from './config';
 import type { Services } from './context';
 import { describeUrl } from './db/database';
+import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
 import { openLiveState, type LiveState } from './auth/state';
@@ -39,7 +41,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Throws `DataDirInUseError` at once, before listening, if another process holds the data dir. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Before anything touches the data dir: the secret key may be generated into it.
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
+  try {
+    return await start(config, logger, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+async function start(config: Config, logger: Logger, lock: DataDirLock | undefined): Promise<RunningServer> {
   const secretKey = await resolveSecretKey(config);
   if (secretKey.source === 'generated') logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
   const migrations = await readMigrations();
@@ -111,6 +125,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await usage?.flush();
       await live?.close();
       await opened?.close();
+      lock?.release();
       services = undefined;
       logger.info('stopped');
     })());

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.databaseUrl).toBeUndefined();
     expect(config.dataDir).toBe(require('node:path').resolve('.latchkey'));
+    expect(config.dataDirAsGiven).toBe('./.latchkey');
     expect(config.logLevel).toBe('info');
     expect(config.issuer).toBe('http://localhost:8080');
     expect(config.admin).toBeUndefined();

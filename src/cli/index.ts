@@ -7,12 +7,15 @@
  *   latchkey keys rotate|list                         new signing key; list the keys
  *   latchkey settings get|set --org ID [key=value...]  an organization's token settings
  *
- * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h).
+ * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h). A data dir
+ * held by a running server is a failure (1), not bad configuration: the same command, unchanged,
+ * works once that server stops.
  */
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, type Config } from '../config';
 import type { Database } from '../db/database';
+import { lockDataDir } from '../db/data-dir-lock';
 import { migrate, readMigrations } from '../db/migrator';
 import { openDatabase } from '../db/open';
 import { rotateSigningKey } from '../keys/keyring';
@@ -39,14 +42,23 @@ const USAGE = `usage: latchkey <command>
 
 class UsageError extends Error {}
 
-/** Opens the configured database (embedded or external), migrated, for a one-shot command. */
-async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database) => Promise<T>): Promise<T> {
-  const opened = await openDatabase(config, logger, { poolSize: 1 });
+/**
+ * Opens the configured database (embedded or external), migrated, for a one-shot command; `fn`
+ * also gets the migrations this applied. The embedded one only if no other process holds its
+ * data dir: a command beside a running server would write where that server never looks.
+ */
+async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database, applied: string[]) => Promise<T>): Promise<T> {
+  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
   try {
-    await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
-    return await fn(opened.database);
+    const opened = await openDatabase(config, logger, { poolSize: 1 });
+    try {
+      const applied = await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
+      return await fn(opened.database, applied);
+    } finally {
+      await opened.close();
+    }
   } finally {
-    await opened.close();
+    lock?.release();
   }
 }
 
@@ -84,8 +96,9 @@ async function settings(config: Config, logger: Logger, args: string[]): Promise
 async function keys(config: Config, logger: Logger, args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (rest.length) throw new UsageError(`keys: unexpected argument "${rest[0]}"`);
-  const box = new SecretBox((await resolveSecretKey(config)).value);
   return withDatabase(config, logger, async (db) => {
+    // Inside: with the embedded database the key lives in the (now held) data dir.
+    const box = new SecretBox((await resolveSecretKey(config)).value);
     switch (action) {
       case 'rotate': {
         const { key, retired } = await rotateSigningKey(db.prisma, box, config.jwt.alg);
@@ -169,16 +182,11 @@ export async function run(argv: string[]): Promise<number | undefined> {
     switch (command) {
       case 'serve':
         return await serve(config, logger);
-      case 'migrate': {
-        const opened = await openDatabase(config, logger, { poolSize: 1 });
-        try {
-          const applied = await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
+      case 'migrate':
+        return await withDatabase(config, logger, async (_db, applied) => {
           process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database schema up to date\n');
-        } finally {
-          await opened.close();
-        }
-        return 0;
-      }
+          return 0;
+        });
       case 'create-admin':
         return await createAdmin(config, logger, rest);
       case 'keys':

@@ -1,4 +1,8 @@
-/** The configured database, embedded or external, connected: shared by `serve` and the CLI. */
+/**
+ * The configured database, embedded or external, connected: shared by `serve` and the CLI.
+ * With the embedded one the caller already holds the data dir (`lockDataDir`), before anything
+ * else touches it.
+ */
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { Database, describeUrl } from './database';
