@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { track } from '../support/children';
 import { CLI, ROOT, cleanEnv, runCli, startProcess, type Finished } from '../support/process';
 
 const LOCK_FILE = 'latchkey.lock';
@@ -22,7 +23,7 @@ const inUse = (shownAs: string, pid: number) => `latchkey: the embedded database
  */
 function serveToExit(env: Record<string, string>): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve'], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT });
+    const child = track(spawn(process.execPath, [CLI, 'serve'], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {
