@@ -52,7 +52,7 @@ describeWithConcurrentConnections('failed-login limits across two instances', ()
 
   it('one client gets 10 wrong passwords per account in all, on either instance; then 429 with Retry-After on both, while the owner logs in from elsewhere', async () => {
     const email = await member('victim-a@example.com');
-    for (let i = 0; i < 10; i++) expect((await login(urls[i % 2], email, `wrong ${i}`, ATTACKER)).status).toBe(401);
+    for (let i = 0; i < 10; i++) expect((await login(urls[i % 2]!, email, `wrong ${i}`, ATTACKER)).status).toBe(401);
     for (const url of urls) {
       for (const password of ['wrong again', PASSWORD]) {
         const refused = await login(url, email, password, ATTACKER);
@@ -67,7 +67,7 @@ describeWithConcurrentConnections('failed-login limits across two instances', ()
   it('the per-account limit (50 failures an hour) holds across clients and instances, the right password included', async () => {
     const email = await member('victim-c@example.com');
     for (let client = 0; client < 5; client++) {
-      for (let i = 0; i < 10; i++) expect((await login(urls[(client + i) % 2], email, 'wrong', `203.0.113.${100 + client}`)).status).toBe(401);
+      for (let i = 0; i < 10; i++) expect((await login(urls[(client + i) % 2]!, email, 'wrong', `203.0.113.${100 + client}`)).status).toBe(401);
     }
     for (const url of urls) {
       for (const [password, ip] of [[PASSWORD, OWNER_ADDRESS], ['wrong', '203.0.113.200']] as const) {
