@@ -6,7 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { forwardAuthRouter } from './auth/forward-auth.routes';
-import { LOGIN_LIMITS, LoginThrottle, PerMinuteLimit } from './auth/throttle';
+import { LoginThrottle, PerMinuteLimit } from './auth/throttle';
 import type { Config } from './config';
 import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The hot routes' routers first: each request walks the routers in this order.
   app.use(forwardAuthRouter(context));
-  app.use(usersRouter(context, new LoginThrottle(LOGIN_LIMITS, clock)));
+  app.use(usersRouter(context, new LoginThrottle()));
   app.use(tokensRouter(context, new PerMinuteLimit(deps.config.patCreatePerMinute, clock, 'personal access tokens created')));
   app.use(legacyRouter(context));
   app.use(orgsRouter(context));

@@ -36,17 +36,17 @@ export interface LoggedIn {
   readonly maxAgeMs: number;
 }
 
+/** The user, if `password` is theirs and they may log in; undefined otherwise (one bcrypt comparison either way). */
+async function verifyCredentials(ctx: Context, email: string, password: string) {
+  const user = await findUserByEmail(ctx.prisma, email);
+  const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(ctx.config.bcryptRounds)));
+  return user?.passwordHash && matches && user.isActive ? user : undefined;
+}
+
 export async function login(ctx: Context, throttle: LoginThrottle, input: { email: string; password: string }, ip: string): Promise<LoggedIn> {
   const email = input.email.toLowerCase();
-  const wait = throttle.retryAfter(ip, email);
-  if (wait > 0) throw new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
-  const user = await findUserByEmail(ctx.prisma, email);
-  const matches = await verifyPassword(input.password, user?.passwordHash ?? (await dummyHash(ctx.config.bcryptRounds)));
-  if (!user?.passwordHash || !matches || !user.isActive) {
-    throttle.failed(ip, email);
-    throw invalidCredentials();
-  }
-  throttle.succeeded(email);
+  const user = await throttle.guard(ctx, ip, email, () => verifyCredentials(ctx, email, input.password));
+  if (!user) throw invalidCredentials();
   const membership = user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
   if (!membership) throw permissionDenied('You are not a member of any organization.');
 

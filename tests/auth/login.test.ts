@@ -2,7 +2,9 @@
 import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
+import { itWithConcurrentConnections } from '../support/concurrency';
 import { bearer, createMember, decodeJwt, PASSWORD, type Member } from '../support/factories';
+import { queriesDuring } from '../support/queries';
 
 let t: TestApp;
 let alice: Member;
@@ -64,22 +66,114 @@ describe('POST /api/auth/login', () => {
 });
 
 describe('failed-login limits', () => {
-  it('locks an account after 10 failures with 429 and Retry-After, even from many addresses and with the right password', async () => {
+  const refusal = (res: request.Response) => ({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] });
+  const rows = () => t.database.prisma.$queryRaw<{ key: string; failures: number; window_ends_at: Date }[]>`SELECT key, failures, window_ends_at FROM login_throttle ORDER BY key`;
+
+  it('per account and client: after 10 failures that client is refused for that account, even with the right password, until its 15 minutes are over; the owner elsewhere is not', async () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
-    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `10.1.0.${i}`)).status).toBe(401);
-    const res = await login({ email: target.email, password: PASSWORD }, '10.1.1.1');
-    expect(res.status).toBe(429);
-    expect(res.body.code).toBe('rate_limited');
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-    t.clock.advance(15 * 60);
-    expect((await login({ email: target.email, password: PASSWORD }, '10.1.1.1')).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: `wrong ${i}` }, '10.1.0.1')).status).toBe(401);
+    expect(refusal(await login({ email: target.email, password: 'wrong' }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
+    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
+    t.clock.advance(60);
+    expect(refusal(await login({ email: target.email.toUpperCase(), password: PASSWORD }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '840' });
+    expect((await login({ email: target.email, password: PASSWORD }, '10.1.0.2')).status).toBe(200);
+    expect((await login({ email: alice.email, password: PASSWORD }, '10.1.0.1')).status).toBe(200);
+    t.clock.advance(840);
+    expect((await login({ email: target.email, password: PASSWORD }, '10.1.0.1')).status).toBe(200);
   });
 
-  it('limits one address trying many accounts', async () => {
-    for (let i = 0; i < 50; i++) await login({ email: `spray-${i}@example.com`, password: 'x' }, '10.2.0.1');
-    const res = await login({ email: alice.email, password: PASSWORD }, '10.2.0.1');
-    expect(res.status).toBe(429);
+  it('per client: after 100 failures across accounts the address is refused for every account; other addresses are not', async () => {
+    for (let i = 0; i < 100; i++) expect((await login({ email: `spray-${i}@example.com`, password: 'x' }, '10.2.0.1')).status).toBe(401);
+    expect(refusal(await login({ email: alice.email, password: PASSWORD }, '10.2.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
     expect((await login({ email: alice.email, password: PASSWORD }, '10.2.0.2')).status).toBe(200);
+  });
+
+  it('per account from everywhere: 50 failures an hour refuse the account to every client, the right password too, until the hour is over', async () => {
+    const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    for (let client = 0; client < 5; client++) {
+      for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `10.5.${client}.1`)).status).toBe(401);
+    }
+    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.5.9.9'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '3600' });
+    expect((await login({ email: alice.email, password: PASSWORD }, '10.5.0.1')).status).toBe(200);
+    t.clock.advance(3600);
+    expect((await login({ email: target.email, password: PASSWORD }, '10.5.9.9')).status).toBe(200);
+  });
+
+  it('a refused attempt costs one query (the counters), no password check and no write', async () => {
+    const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    for (let i = 0; i < 10; i++) await login({ email: target.email, password: 'wrong' }, '10.6.0.1');
+    const before = await rows();
+    expect(await queriesDuring(t.database, async () => expect((await login({ email: target.email, password: PASSWORD }, '10.6.0.1')).status).toBe(429))).toBe(1);
+    expect(await rows()).toEqual(before);
+  });
+
+  it('a successful login writes nothing to the counters and resets no one\'s', async () => {
+    // Counts every statement that writes to the counters (a statement-level trigger of the test's own).
+    for (const sql of [
+      'CREATE TABLE throttle_writes (op text NOT NULL)',
+      'CREATE FUNCTION note_throttle_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO throttle_writes VALUES (TG_OP); RETURN NULL; END $$',
+      'CREATE TRIGGER note_throttle_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON login_throttle FOR EACH STATEMENT EXECUTE FUNCTION note_throttle_write()',
+    ]) await t.database.prisma.$executeRawUnsafe(sql);
+    const writes = async () => (await t.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM throttle_writes`)[0]!.n;
+    try {
+      const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+      for (let i = 0; i < 9; i++) expect((await login({ email: target.email, password: 'wrong' }, '10.7.0.1')).status).toBe(401);
+      expect(await writes()).toBeGreaterThan(0);
+      const [writesBefore, rowsBefore] = [await writes(), await rows()];
+      expect((await login({ email: target.email, password: PASSWORD }, '10.7.0.2')).status).toBe(200);
+      expect((await login({ email: target.email, password: PASSWORD }, '10.7.0.1')).status).toBe(200);
+      expect(await writes()).toBe(writesBefore);
+      expect(await rows()).toEqual(rowsBefore);
+      expect((await login({ email: target.email, password: 'wrong' }, '10.7.0.1')).status).toBe(401);
+      expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.7.0.1'))).toMatchObject({ status: 429 });
+    } finally {
+      for (const sql of ['DROP TRIGGER IF EXISTS note_throttle_write ON login_throttle', 'DROP FUNCTION IF EXISTS note_throttle_write()', 'DROP TABLE IF EXISTS throttle_writes']) {
+        await t.database.prisma.$executeRawUnsafe(sql);
+      }
+    }
+  });
+
+  it('concurrent guesses from one client get no more password checks than the limit', async () => {
+    const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => login({ email: target.email, password: `wrong ${i}` }, '10.8.0.1')));
+    expect(answers.map((r) => r.status).sort()).toEqual([...Array(10).fill(401), ...Array(10).fill(429)]);
+  });
+
+  it('an IPv6 client is one /64: its addresses share counters, the next /64 does not', async () => {
+    const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
+    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `2001:db8:1:2::${i.toString(16)}:1`)).status).toBe(401);
+    expect((await login({ email: target.email, password: PASSWORD }, '2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).status).toBe(429);
+    expect((await login({ email: target.email, password: PASSWORD }, '2001:db8:1:3::1')).status).toBe(200);
+  });
+
+  it('keeps no expired windows: each failed attempt deletes up to 100 of them', async () => {
+    t.clock.advance(2 * 3600); // past every window so far
+    await t.database.prisma.$executeRaw`
+      INSERT INTO login_throttle (key, failures, window_ends_at)
+      SELECT 'client:stale-' || n, 1, ${new Date(t.clock() - 1000)} FROM generate_series(1, 250) AS n`;
+    const expired = async () => (await rows()).filter((r) => r.window_ends_at.getTime() <= t.clock()).length;
+    const stale = await expired();
+    expect(stale).toBeGreaterThanOrEqual(250);
+    expect((await login({ email: 'sweep-0@example.com', password: 'x' }, '10.9.0.1')).status).toBe(401);
+    expect(await expired()).toBe(stale - 100);
+    for (let i = 1; i < Math.ceil(stale / 100); i++) expect((await login({ email: `sweep-${i}@example.com`, password: 'x' }, '10.9.0.1')).status).toBe(401);
+    expect(await expired()).toBe(0);
+    // What is left is the live windows of these attempts: one per account and client, one per account, one for the client.
+    expect((await rows()).length).toBe(2 * Math.ceil(stale / 100) + 1);
+  });
+});
+
+describe('failed-login limits when the database is unreachable', () => {
+  itWithConcurrentConnections('answer 503 with Retry-After, not 500', async () => {
+    const cut = await startTestApp({ viaProxy: true });
+    try {
+      await cut.proxy!.cut();
+      const res = await request(cut.app).post('/api/auth/login').send({ email: 'anyone@example.com', password: 'x' });
+      expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, code: 'service_unavailable', retryAfter: '1' });
+    } finally {
+      await cut.proxy!.restore();
+      await cut.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-import { readMigrations } from '../../src/db/migrator';
 import { Client } from 'pg';
+import { readMigrations } from '../../src/db/migrator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { runCli, startProcess } from '../support/process';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
