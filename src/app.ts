@@ -64,7 +64,8 @@ export function createApp(deps: AppDeps): express.Express {
     const services = deps.services();
     if (!services) throw serviceUnavailable('Database is not connected yet.');
     if (cached?.services !== services) {
-      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: services.database.prisma, keys: services.keys, usage: services.usage, state: services.state, clock } };
+      const { database, keys, usage, state, tags, unkeyedLegacyLookups } = services;
+      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: database.prisma, keys, usage, state, tags, unkeyedLegacyLookups, clock } };
     }
     return cached.context;
   };

@@ -1,9 +1,11 @@
 import type { AuthState } from './auth/state';
+import type { PerMinuteLimit } from './auth/throttle';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
 import type { Database, PrismaClient } from './db/database';
 import type { KeyRing } from './keys/keyring';
 import type { Logger } from './logger';
+import type { Tagger } from './secrets';
 
 /** What the process has once it is ready: the database and the signing keys. */
 export interface Services {
@@ -11,6 +13,10 @@ export interface Services {
   readonly keys: KeyRing;
   readonly usage: UsageRecorder;
   readonly state: AuthState;
+  /** Keyed tags for session cookies and legacy tokens (see {@link Tagger}). */
+  readonly tags: Tagger;
+  /** Bounds the database lookups of legacy tokens in the old, unkeyed format. */
+  readonly unkeyedLegacyLookups: PerMinuteLimit;
 }
 
 /** Everything a service function needs; routes get it from {@link AppDeps.services}. */
@@ -23,6 +29,8 @@ export interface Context {
   readonly usage: UsageRecorder;
   /** The in-memory copy of what authentication reads (kept current by the change feed). */
   readonly state: AuthState;
+  readonly tags: Tagger;
+  readonly unkeyedLegacyLookups: PerMinuteLimit;
   /** Milliseconds since the epoch; tests freeze it. */
   readonly clock: () => number;
 }

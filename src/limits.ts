@@ -11,3 +11,9 @@ export const MIN_ACCESS_TOKEN_TTL_SECONDS = 30;
 export const MAX_LEEWAY_SECONDS = 300;
 /** How long a demoted signing key must keep verifying: every access token it signed has expired by then. */
 export const KEY_RETIREMENT_GRACE_SECONDS = MAX_ACCESS_TOKEN_TTL_SECONDS + MAX_LEEWAY_SECONDS;
+/**
+ * Legacy tokens issued before their checksum was keyed can only be told from a guess by a
+ * database lookup; this many such cold lookups a minute per instance, then 429 until the
+ * minute is over (warm tokens are unaffected: they need no lookup).
+ */
+export const UNKEYED_LEGACY_LOOKUPS_PER_MINUTE = 600;

@@ -1,5 +1,5 @@
 /** All randomness and secret hashing go through here (immich's rule). */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Identifiers (jti, session ids) are drawn from a buffer of CSPRNG output refilled 4 KiB at a
@@ -29,6 +29,24 @@ export const sha256Hex = (value: string) => createHash('sha256').update(value).d
 
 /** HMAC-SHA256 of `message` under `key`, as base64url: a value bound to a secret. */
 export const hmacToken = (key: string, message: string) => createHmac('sha256', key).update(message).digest('base64url');
+
+/**
+ * Keyed tags: HMAC-SHA256 under a key derived (HKDF) from LATCHKEY_SECRET_KEY. A value that
+ * carries one was made by this deployment, which can be checked before any lookup, so a
+ * stranger's well-formed guesses cost no database round trip.
+ */
+export class Tagger {
+  readonly #key: Buffer;
+
+  constructor(secret: string) {
+    this.#key = Buffer.from(hkdfSync('sha256', secret, 'latchkey', 'tags/v1', 32));
+  }
+
+  /** The tag of `message` for `purpose` (each purpose its own domain). */
+  tag(purpose: string, message: string): Buffer {
+    return createHmac('sha256', this.#key).update(purpose).update('\0').update(message).digest();
+  }
+}
 
 /** Constant-time string comparison; unequal lengths are unequal without a timing signal on content. */
 export function safeEqual(a: string, b: string): boolean {

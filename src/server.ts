@@ -18,7 +18,10 @@ import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
 import { openLiveState, type LiveState } from './auth/state';
+import { PerMinuteLimit } from './auth/throttle';
 import { UsageRecorder } from './auth/usage';
+import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from './limits';
+import { Tagger } from './secrets';
 import { KeyRing } from './keys/keyring';
 import { SecretBox } from './keys/secret-box';
 import { resolveSecretKey } from './keys/secret-key';
@@ -96,8 +99,9 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
     usage = new UsageRecorder(db.prisma, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
-    live = await openLiveState({ database: db, embedded: opened.embedded, keys, cacheSize: config.authCacheSize, logger });
-    services = { database: db, keys, usage, state: live.state };
+    live = await openLiveState({ database: db, embedded: opened.embedded, keys, cacheSize: config.authCacheSize, logger, signal: aborter.signal });
+    const unkeyedLegacyLookups = new PerMinuteLimit(UNKEYED_LEGACY_LOOKUPS_PER_MINUTE, Date.now, 'legacy tokens of the old format looked up');
+    services = { database: db, keys, usage, state: live.state, tags: new Tagger(secretKey.value), unkeyedLegacyLookups };
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.

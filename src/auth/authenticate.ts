@@ -17,9 +17,9 @@ import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
-import { CSRF_HEADER, csrfTokenFor, readCookie, SESSION_COOKIE } from './cookies';
+import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, readCookie, SESSION_COOKIE } from './cookies';
 import { standing, type Principal } from './principal';
-import { isRole } from './roles';
+import { isRole, lower } from './roles';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -56,7 +56,8 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
     const pat = held?.credential;
     if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
     if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
-    const { role, user } = standing(held.holder, 'pat', claims.role, tokenError);
+    // Capped by its PAT's current role too: a PAT lowered after the refresh lowers its tokens.
+    const { role, user } = standing(held.holder, 'pat', lower(claims.role, pat.role), tokenError);
     ctx.usage.touch('pat', claims.pat);
     return { userId, organizationId, role, user, credential: { kind: 'pat_access', pat: claims.pat }, scheme: 'Bearer' };
   }
@@ -74,7 +75,8 @@ const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has 
 
 async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
   const parts = SESSION_VALUE.exec(value);
-  const held = parts ? await ctx.state.session(parts[1]!) : undefined;
+  // A cookie this deployment did not make costs no lookup.
+  const held = parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
   const row = held?.credential;
   if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock()) throw sessionEnded();
   if (!SAFE_METHODS.has(req.method)) {

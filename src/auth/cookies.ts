@@ -1,6 +1,7 @@
 /** The two cookies of a browser session, Django's names where Label Studio's frontend expects them. */
 import type { Request, Response } from 'express';
-import { hmacToken } from '../secrets';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacToken, randomToken, type Tagger } from '../secrets';
 
 export const SESSION_COOKIE = 'latchkey_session';
 export const CSRF_COOKIE = 'csrftoken';
@@ -15,6 +16,25 @@ export function readCookie(req: Request, name: string): string | undefined {
     if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
   }
   return undefined;
+}
+
+const NONCE_BYTES = 16;
+const TAG_BYTES = 16;
+const sessionTag = (tags: Tagger, sid: string, nonce: Buffer) => tags.tag('session cookie', `${sid}.${nonce.toString('hex')}`).subarray(0, TAG_BYTES);
+
+/**
+ * A session's cookie secret (32 bytes, 43 base64url characters): 16 random bytes and a keyed
+ * tag of them with the session id, so a guessed cookie is refused before any lookup.
+ */
+export function newSessionSecret(tags: Tagger, sid: string): string {
+  const nonce = Buffer.from(randomToken(NONCE_BYTES), 'base64url');
+  return Buffer.concat([nonce, sessionTag(tags, sid, nonce)]).toString('base64url');
+}
+
+/** True when `secret` is one this deployment made for session `sid` (says nothing of whether it is live). */
+export function isOurSessionSecret(tags: Tagger, sid: string, secret: string): boolean {
+  const bytes = Buffer.from(secret, 'base64url');
+  return bytes.length === NONCE_BYTES + TAG_BYTES && timingSafeEqual(bytes.subarray(NONCE_BYTES), sessionTag(tags, sid, bytes.subarray(0, NONCE_BYTES)));
 }
 
 /**

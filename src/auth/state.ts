@@ -190,6 +190,12 @@ export class AuthState {
       return;
     }
     if (!isCached(change.table)) return;
+    if (change.op === 'TRUNCATE') {
+      // Every key of the table changed: drop them, and keep no read that was on its way.
+      this.#generation++;
+      this.#caches[change.table].clear();
+      return;
+    }
     const key = KEY_OF[change.table](change.row);
     this.#recent.set(`${change.table}:${key}`, ++this.#seq);
     this.#caches[change.table].delete(key);
@@ -207,15 +213,17 @@ export class AuthState {
     const generation = this.#generation;
     const id = randomHex(8);
     let timer: NodeJS.Timeout | undefined;
-    const seen = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), SYNC_TIMEOUT_MS);
-      this.#syncs.set(id, () => resolve(true));
-    });
+    let arrived = () => undefined as void;
+    const seen = new Promise<boolean>((resolve) => (arrived = () => resolve(true)));
+    this.#syncs.set(id, arrived);
     try {
-      await this.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`;
-      if (await seen) return;
-    } catch {
-      // The marker could not be sent: the feed's state is unknown, as below.
+      // A marker that cannot be sent says something of the pool, not of the feed (its heartbeat watches that).
+      const sent = await this.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`.then(
+        () => true,
+        () => false,
+      );
+      // The clock starts once the marker is out: waiting for a busy pool is not the feed's fault.
+      if (!sent || (await Promise.race([seen, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SYNC_TIMEOUT_MS)))]))) return;
     } finally {
       clearTimeout(timer);
       this.#syncs.delete(id);
@@ -251,6 +259,11 @@ export class AuthState {
   /** A live legacy token by SHA-256, with its holder. A miss is never cached: anyone can mint misses. */
   legacy(tokenHash: string): Promise<Held<LegacyRecord> | undefined> {
     return this.#held('legacy_tokens', tokenHash, () => readLiveLegacy(this.prisma, tokenHash), (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }));
+  }
+
+  /** True when a live legacy token with this hash is cached (a request for it will cost no lookup). */
+  hasLegacy(tokenHash: string): boolean {
+    return this.#caches.legacy_tokens.has(tokenHash);
   }
 
   /** A user's profile, for whoami. */
@@ -319,6 +332,8 @@ export async function openLiveState(options: {
   readonly logger: Logger;
   /** Where the feed connects; default the database's URL (tests put a proxy in between). */
   readonly feedUrl?: string;
+  /** Stop waiting for the first LISTEN (the server is stopping). */
+  readonly signal?: AbortSignal;
 }): Promise<LiveState> {
   const { database, keys, logger } = options;
   const state = new AuthState(database.prisma, options.cacheSize);
@@ -342,6 +357,18 @@ export async function openLiveState(options: {
   };
   const feed = options.embedded ? await listenPooled(database.pool, handlers) : listenExternal(options.feedUrl ?? database.url, handlers, logger);
   state.onStall((reason) => feed.restart(reason));
-  await listening;
+  const { signal } = options;
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = () => reject(new Error('stopped before the change feed listened'));
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => undefined); // a stop long after start-up rejects it with no one waiting
+  try {
+    await Promise.race([listening, aborted]);
+  } catch (err) {
+    await feed.close();
+    throw err;
+  }
   return { state, close: () => feed.close() };
 }

@@ -15,7 +15,7 @@ export const CHANNEL = 'latchkey_changes';
 
 export interface Change {
   readonly table: string;
-  readonly op: 'INSERT' | 'UPDATE' | 'DELETE';
+  readonly op: 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
   readonly row: Record<string, unknown>;
 }
 
@@ -31,7 +31,8 @@ export interface ChangeFeedHandlers {
 function parse(payload: string | undefined): Change | undefined {
   try {
     const change = JSON.parse(payload ?? '') as Change;
-    return typeof change.table === 'string' && typeof change.row === 'object' ? change : undefined;
+    const { row } = change;
+    return typeof change.table === 'string' && typeof row === 'object' && row !== null && !Array.isArray(row) ? change : undefined;
   } catch {
     return undefined;
   }
@@ -56,6 +57,15 @@ const HEARTBEAT_TIMEOUT_MS = 3_000;
  */
 export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger: Logger): ChangeFeed {
   let closed = false;
+  // A change the handler cannot apply must not take the process down (a NOTIFY is anyone's to send).
+  const deliver = (change: Change) => {
+    try {
+      handlers.onChange(change);
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message }, table: change.table }, 'change feed: could not apply a notification');
+      current?.drop('a notification could not be applied');
+    }
+  };
   let current: { client: Client; drop: (reason: string) => void } | undefined;
   const wake = new AbortController();
 
@@ -79,23 +89,25 @@ export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger
       try {
         await client.connect();
         let heard = Date.now();
+        let listening = false;
         client.on('notification', (message) => {
           heard = Date.now();
           const change = message.channel === CHANNEL ? parse(message.payload) : undefined;
-          if (change) handlers.onChange(change);
+          if (change) deliver(change);
         });
-        await client.query(`LISTEN ${CHANNEL}; LISTEN ${heartbeatChannel}`);
+        // The silence check runs from the moment of connecting: a LISTEN that never returns counts too.
         let beating = false; // one heartbeat at a time: a stalled one is what the silence check is for
         heartbeat = setInterval(() => {
           if (Date.now() - heard > HEARTBEAT_TIMEOUT_MS) current?.drop(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`);
-          else if (!beating) {
+          else if (listening && !beating) {
             beating = true;
-            client.query(`NOTIFY ${heartbeatChannel}`).then(
-              () => (beating = false),
-              () => undefined,
-            );
+            const done = () => void (beating = false);
+            client.query(`NOTIFY ${heartbeatChannel}`).then(done, done);
           }
         }, HEARTBEAT_INTERVAL_MS);
+        await client.query(`LISTEN ${CHANNEL}; LISTEN ${heartbeatChannel}`);
+        listening = true;
+        heard = Date.now();
         if (!closed) {
           await handlers.onListening();
           delay = 100;

@@ -106,10 +106,19 @@ export class Database {
   /** Runs `fn` on one dedicated connection (session-level state: advisory locks, LISTEN). */
   async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection that breaks meanwhile emits 'error'; unheard, that would end the process.
+    const onError = () => undefined;
+    client.on('error', onError);
+    let failure: Error | undefined;
     try {
       return await fn(client);
+    } catch (err) {
+      failure = err as Error;
+      throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // Released with the error, a possibly broken connection leaves the pool instead of returning to it.
+      client.release(failure);
     }
   }
 

@@ -8,7 +8,7 @@ import type { Context } from '../context';
 import { AppError, type ErrorCode } from '../errors';
 import { sha256Hex } from '../secrets';
 import { lockMembership } from '../orgs/memberships.store';
-import { generateLegacyToken, isWellFormedLegacyToken, legacyHint } from './legacy-token';
+import { generateLegacyToken, legacyHint, legacyTokenFormat } from './legacy-token';
 import { findLiveLegacy, replaceLegacy } from './legacy.store';
 
 /** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
@@ -17,8 +17,12 @@ export const legacyError = (code: ErrorCode, detail: string) => new AppError(401
 /** Resolves a legacy token to its principal. A malformed or mistyped token costs no lookup. */
 export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
   if (!value) throw legacyError('token_malformed', 'Invalid token header. No credentials provided.');
-  if (!isWellFormedLegacyToken(value)) throw legacyError('token_invalid', 'Invalid token.');
-  const held = await ctx.state.legacy(sha256Hex(value));
+  const format = legacyTokenFormat(ctx.tags, value);
+  if (!format) throw legacyError('token_invalid', 'Invalid token.');
+  const hash = sha256Hex(value);
+  // An old-format token may be anyone's guess: a cold one's lookup is bounded (warm ones need none).
+  if (format === 'unkeyed' && !ctx.state.hasLegacy(hash)) ctx.unkeyedLegacyLookups.take('all');
+  const held = await ctx.state.legacy(hash);
   if (!held) throw legacyError('token_invalid', 'Invalid token.');
   const token = held.credential;
   // Django REST framework's words for a missing or inactive user.
@@ -45,7 +49,7 @@ export async function describeLegacy(ctx: Context, principal: Principal): Promis
 
 /** `POST /api/current-user/reset-token/`: a new token; the old one stops at once. */
 export async function resetLegacy(ctx: Context, principal: Principal, ip: string | undefined): Promise<string> {
-  const token = generateLegacyToken();
+  const token = generateLegacyToken(ctx.tags);
   const now = new Date(ctx.clock());
   await ctx.prisma.$transaction(async (tx) => {
     // Serializes resets of one user in one organization.

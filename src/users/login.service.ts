@@ -5,7 +5,7 @@
  */
 import { recordAudit } from '../audit/audit.store';
 import { endSession, insertSession } from '../auth/auth.store';
-import { csrfTokenFor } from '../auth/cookies';
+import { csrfTokenFor, newSessionSecret } from '../auth/cookies';
 import type { Principal } from '../auth/principal';
 import type { LoginThrottle } from '../auth/throttle';
 import type { Context } from '../context';
@@ -52,7 +52,7 @@ export async function login(ctx: Context, throttle: LoginThrottle, input: { emai
 
   const now = ctx.clock();
   const sid = randomHex(16);
-  const secret = randomToken(32);
+  const secret = newSessionSecret(ctx.tags, sid);
   const maxAgeMs = ctx.config.sessionTtlSeconds * 1000;
   await ctx.prisma.$transaction(async (tx) => {
     await insertSession(tx, { id: sid, tokenHash: sha256Hex(secret), userId: user.id, organizationId: membership.organizationId, createdAt: new Date(now), expiresAt: new Date(now + maxAgeMs) });

@@ -6,7 +6,9 @@
 import request from 'supertest';
 import { itWithConcurrentConnections } from '../support/concurrency';
 import { startTestApp, type TestApp } from '../support/app';
-import { generateLegacyToken } from '../../src/legacy/legacy-token';
+import { randomBytes } from 'node:crypto';
+import { generateLegacyToken, unkeyedLegacyToken } from '../../src/legacy/legacy-token';
+import { sha256Hex, Tagger } from '../../src/secrets';
 import { bearer, createMember, createPat, loginAccess, refreshAccess, type Member } from '../support/factories';
 import { withConnection } from '../support/db';
 import { queriesDuring } from '../support/queries';
@@ -66,24 +68,79 @@ describe('no database round trip on the hot path', () => {
     const use = (token: string) => request(t.app).get('/api/current-user/whoami').set('Authorization', `Token ${token}`);
     expect(await queriesDuring(t.database, () => use(legacy).expect(200))).toBe(1);
     expect(await queriesDuring(t.database, () => use(legacy).expect(200))).toBe(0);
-    // A well-formed token that does not exist: one query per try, and the caches do not grow.
-    const unknown = legacy.slice(0, 4) + (legacy[4] === 'A' ? 'B' : 'A') + legacy.slice(5);
-    const forged = generateLegacyToken();
+    // One of ours that does not exist (revoked, say): one query per try, and the caches do not grow.
+    const gone = generateLegacyToken(t.tags);
     const size = t.state.size;
-    for (const token of [forged, forged]) expect(await queriesDuring(t.database, () => use(token).expect(401))).toBe(1);
+    for (const token of [gone, gone]) expect(await queriesDuring(t.database, () => use(token).expect(401))).toBe(1);
     expect(t.state.size).toBe(size);
-    // A typo fails its checksum: no query at all.
-    expect(await queriesDuring(t.database, () => use(unknown).expect(401))).toBe(0);
+    // A typo, or a stranger's guess (its checksum is not keyed with our secret): no query at all.
+    const typo = legacy.slice(0, 4) + (legacy[4] === 'A' ? 'B' : 'A') + legacy.slice(5);
+    const guess = generateLegacyToken(new Tagger('not this deployment\'s secret key at all, no'));
+    for (const token of [typo, guess]) expect(await queriesDuring(t.database, () => use(token).expect(401))).toBe(0);
+  });
+
+  it('a random session cookie of the right shape costs no lookup: it lacks our keyed tag', async () => {
+    const cookie = `latchkey_session=${randomBytes(16).toString('hex')}.${randomBytes(32).toString('base64url')}`;
+    let res: request.Response | undefined;
+    expect(await queriesDuring(t.database, async () => (res = await request(t.app).get('/api/current-user/whoami').set('Cookie', cookie)))).toBe(0);
+    expect({ status: res!.status, code: res!.body.code }).toEqual({ status: 401, code: 'session_ended' });
+  });
+
+  it('old-format legacy tokens (unkeyed CRC32 checksum) cost a lookup each, bounded a minute; warm ones are unaffected', async () => {
+    // Four cold lookups a minute: the genuine old token's first use, then three guesses.
+    const bounded = await startTestApp({ unkeyedLegacyLookupsPerMinute: 4 });
+    try {
+      const use = (token: string) => request(bounded.app).get('/api/current-user/whoami').set('Authorization', `Token ${token}`);
+      // A token issued before the checksum was keyed still works.
+      const member = await createMember(bounded, { role: 'owner' });
+      await bounded.database.prisma.organization.update({ where: { id: member.organizationId }, data: { legacyApiTokensEnabled: true } });
+      const old = unkeyedLegacyToken();
+      await bounded.database.prisma.legacyToken.create({ data: { userId: member.userId, organizationId: member.organizationId, tokenHash: sha256Hex(old), hint: 'lkt_…old' } });
+      await bounded.state.sync();
+      await use(old).expect(200);
+      const guesses = Array.from({ length: 4 }, () => unkeyedLegacyToken());
+      for (const token of guesses.slice(0, 3)) expect(await queriesDuring(bounded.database, () => use(token).expect(401))).toBe(1);
+      let res: request.Response | undefined;
+      expect(await queriesDuring(bounded.database, async () => (res = await use(guesses[3]!)))).toBe(0);
+      expect({ status: res!.status, code: res!.body.code, retryAfter: res!.headers['retry-after'] }).toEqual({ status: 429, code: 'rate_limited', retryAfter: '60' });
+      bounded.clock.advance(60);
+      expect(await queriesDuring(bounded.database, () => use(guesses[3]!).expect(401))).toBe(1);
+      expect(await queriesDuring(bounded.database, () => use(old).expect(200))).toBe(0); // warm: never counted
+    } finally {
+      await bounded.close();
+    }
   });
 
   it('a change evicts just its key: the next request costs one query and sees it', async () => {
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
     await whoami(t, access).expect(200);
-    await elsewhere(t, "UPDATE personal_access_tokens SET revoked_at = NULL, revoked_reason = NULL WHERE id = $1", [pat.id]);
+    await elsewhere(t, "UPDATE personal_access_tokens SET name = name || ' (renamed)' WHERE id = $1", [pat.id]);
     await t.state.sync();
     expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(1);
     expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(0);
+  });
+
+  itWithConcurrentConnections('any change an operator makes in psql reaches the caches: a lowered role, a shortened session, a TRUNCATE; last_used_at alone is not announced', async () => {
+    const pat = await createPat(t, owner);
+    const access = await refreshAccess(t, pat.token);
+    const login = await loginAccess(t, owner);
+    await whoami(t, access).expect(200);
+    await whoami(t, login).expect(200);
+
+    await elsewhere(t, "UPDATE personal_access_tokens SET role = 'annotator' WHERE id = $1", [pat.id]);
+    await until(async () => (await whoami(t, access)).body.role === 'annotator');
+    await elsewhere(t, 'UPDATE personal_access_tokens SET last_used_at = now() WHERE id = $1', [pat.id]);
+    await t.state.sync();
+    expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(0);
+
+    await elsewhere(t, 'UPDATE sessions SET expires_at = $2 WHERE user_id = $1', [owner.userId, new Date(t.clock() - 60_000)]);
+    await until(async () => (await whoami(t, login)).status === 401);
+
+    const fresh = await loginAccess(t, owner);
+    await whoami(t, fresh).expect(200);
+    await elsewhere(t, 'TRUNCATE sessions', []);
+    await until(async () => (await whoami(t, fresh)).status === 401);
   });
 
   itWithConcurrentConnections('a revocation committed elsewhere reaches this instance by itself', async () => {

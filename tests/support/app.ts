@@ -6,7 +6,10 @@ import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
 import { AuthState, openLiveState } from '../../src/auth/state';
+import { PerMinuteLimit } from '../../src/auth/throttle';
 import { UsageRecorder } from '../../src/auth/usage';
+import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from '../../src/limits';
+import { Tagger } from '../../src/secrets';
 import { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
@@ -38,6 +41,7 @@ export interface TestApp {
   readonly keys: KeyRing;
   readonly usage: UsageRecorder;
   readonly state: AuthState;
+  readonly tags: Tagger;
   readonly box: SecretBox;
   readonly logs: LogSink;
   readonly clock: FrozenClock;
@@ -67,6 +71,8 @@ export interface TestAppOptions {
   readonly clock?: FrozenClock;
   /** Connect through a proxy the test can cut (fault tests). */
   readonly viaProxy?: boolean;
+  /** Cold lookups of old-format legacy tokens allowed a minute (default the production bound). */
+  readonly unkeyedLegacyLookupsPerMinute?: number;
   /** The change feed alone connects through a proxy of its own (`feedProxy`). */
   readonly feedViaProxy?: boolean;
 }
@@ -88,10 +94,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock, verifiedCacheSize: config.authCacheSize });
   const usage = new UsageRecorder(database.prisma, clock, logs.logger);
   const live = await openLiveState({ database, embedded: db.poolSize === 1, keys, cacheSize: config.authCacheSize, logger: logs.logger, ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}) });
-  const services = { database, keys, usage, state: live.state };
+  const tags = new Tagger(config.secretKey!);
+  const unkeyedLegacyLookups = new PerMinuteLimit(options.unkeyedLegacyLookupsPerMinute ?? UNKEYED_LEGACY_LOOKUPS_PER_MINUTE, clock, 'legacy tokens of the old format looked up');
+  const services = { database, keys, usage, state: live.state, tags, unkeyedLegacyLookups };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, usage, state: live.state, box, logs, clock, proxy, feedProxy,
+    app, config, db, database, keys, usage, state: live.state, tags, box, logs, clock, proxy, feedProxy,
     async close() {
       await live.close();
       // A test may have ended the pool itself.
