@@ -222,8 +222,10 @@ export class AuthState {
         () => true,
         () => false,
       );
+      if (!sent) return;
       // The clock starts once the marker is out: waiting for a busy pool is not the feed's fault.
-      if (!sent || (await Promise.race([seen, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SYNC_TIMEOUT_MS)))]))) return;
+      const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, SYNC_TIMEOUT_MS, false)));
+      if (await Promise.race([seen, timeout])) return;
     } finally {
       clearTimeout(timer);
       this.#syncs.delete(id);
