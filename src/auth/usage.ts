@@ -3,6 +3,7 @@
  * statement per table, at most once a minute per token; whatever is pending is written on
  * shutdown.
  */
+import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../db/database';
 import type { Logger } from '../logger';
 
@@ -10,14 +11,14 @@ export type TokenKind = 'pat' | 'legacy';
 
 /** A token's use is written at most this often. */
 export const USAGE_WRITE_INTERVAL_MS = 60_000;
-/** Bounds memory: past this many tokens, the oldest written marks are forgotten. */
+/** Bounds memory: past this many tokens, the least recently used marks are forgotten, and new pending uses wait for the next flush. */
 const MAX_TRACKED = 100_000;
 
 export class UsageRecorder {
   /** key → last use not yet written. */
   readonly #pending = new Map<string, number>();
   /** key → when its use was last queued for writing. */
-  readonly #written = new Map<string, number>();
+  readonly #written = new LRUCache<string, number>({ max: MAX_TRACKED });
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -30,8 +31,8 @@ export class UsageRecorder {
     const id = `${kind}:${key}`;
     const now = this.clock();
     if (now - (this.#written.get(id) ?? -Infinity) < USAGE_WRITE_INTERVAL_MS) return;
-    this.#written.delete(id);
-    if (this.#written.size >= MAX_TRACKED) this.#written.delete(this.#written.keys().next().value!);
+    // Full until the next flush: this use is not noted, and a later one will be.
+    if (this.#pending.size >= MAX_TRACKED && !this.#pending.has(id)) return;
     this.#written.set(id, now);
     this.#pending.set(id, now);
   }
