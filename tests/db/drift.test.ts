@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { checkDrift, DEFAULT_SCHEMA_PATH, expectedShape } from '../../src/db/drift';
+import { checkDrift, DEFAULT_SCHEMA_PATH, expectedShape } from '../support/drift';
 import { migrate, readMigrations, type Migration } from '../../src/db/migrator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
