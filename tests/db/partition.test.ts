@@ -8,16 +8,13 @@ import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
 import { itWithConcurrentConnections } from '../support/concurrency';
 import { bearer, createMember, loginAccess } from '../support/factories';
+import { until } from '../support/wait';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ viaProxy: true, env: { LATCHKEY_DB_QUERY_TIMEOUT_SECONDS: '2', LATCHKEY_PAT_LIMIT: '1000', LATCHKEY_PAT_CREATE_PER_MINUTE: '1000' } });
 });
 afterAll(() => t.close());
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
-}
 
 itWithConcurrentConnections('503 while partitioned, ready and writing again by itself once healed, nothing acknowledged lost', async () => {
   const owner = await createMember(t, { role: 'owner' });
@@ -37,8 +34,8 @@ itWithConcurrentConnections('503 while partitioned, ready and writing again by i
   } finally {
     t.proxy!.heal();
   }
-  await until(async () => (await request(t.app).get('/readyz')).status === 200);
-  await until(async () => (await create()).status === 201);
+  await until('ready again', async () => (await request(t.app).get('/readyz')).status === 200);
+  await until('a PAT can be created again', async () => (await create()).status === 201);
 
   const stored = await t.database.prisma.personalAccessToken.findMany({ where: { id: { in: acknowledged } }, select: { id: true } });
   expect(stored.map((row) => row.id).sort()).toEqual([...acknowledged].sort());

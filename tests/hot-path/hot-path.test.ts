@@ -12,11 +12,7 @@ import { sha256Hex, Tagger } from '../../src/secrets';
 import { bearer, createMember, createPat, loginAccess, refreshAccess, type Member } from '../support/factories';
 import { withConnection } from '../support/db';
 import { queriesDuring } from '../support/queries';
-
-/** Resolves once `check` holds: polled, with no time budget of its own (jest's timeout applies). */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 5));
-}
+import { until } from '../support/wait';
 
 /** A statement from another connection: another instance, the CLI or psql. */
 async function elsewhere(t: TestApp, sql: string, params: unknown[]): Promise<void> {
@@ -129,18 +125,18 @@ describe('no database round trip on the hot path', () => {
     await whoami(t, login).expect(200);
 
     await elsewhere(t, "UPDATE personal_access_tokens SET role = 'annotator' WHERE id = $1", [pat.id]);
-    await until(async () => (await whoami(t, access)).body.role === 'annotator');
+    await until('the access token acts as an annotator', async () => (await whoami(t, access)).body.role === 'annotator');
     await elsewhere(t, 'UPDATE personal_access_tokens SET last_used_at = now() WHERE id = $1', [pat.id]);
     await t.state.sync();
     expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(0);
 
     await elsewhere(t, 'UPDATE sessions SET expires_at = $2 WHERE user_id = $1', [owner.userId, new Date(t.clock() - 60_000)]);
-    await until(async () => (await whoami(t, login)).status === 401);
+    await until('the shortened session is refused', async () => (await whoami(t, login)).status === 401);
 
     const fresh = await loginAccess(t, owner);
     await whoami(t, fresh).expect(200);
     await elsewhere(t, 'TRUNCATE sessions', []);
-    await until(async () => (await whoami(t, fresh)).status === 401);
+    await until('the truncated session is refused', async () => (await whoami(t, fresh)).status === 401);
   });
 
   itWithConcurrentConnections('a revocation committed elsewhere reaches this instance by itself', async () => {
@@ -149,7 +145,7 @@ describe('no database round trip on the hot path', () => {
     await whoami(t, access).expect(200);
     // Another instance (or psql) revokes: this one is not asked, it is told.
     await elsewhere(t, REVOKE, [pat.id]);
-    await until(async () => (await whoami(t, access)).status === 401);
+    await until('the revoked token is refused', async () => (await whoami(t, access)).status === 401);
     expect((await whoami(t, access)).body.code).toBe('token_blacklisted');
   });
 });
@@ -171,7 +167,7 @@ describe('when the change feed alone goes away', () => {
 
     await t.feedProxy!.cut();
     try {
-      await until(() => !t.state.live);
+      await until('the feed is lost', () => !t.state.live);
       // Nothing cached is trusted: each request reads the database, and is right.
       expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(1);
       expect(await queriesDuring(t.database, () => whoami(t, access).expect(200))).toBe(1);
@@ -182,7 +178,7 @@ describe('when the change feed alone goes away', () => {
     } finally {
       await t.feedProxy!.restore();
     }
-    await until(() => t.state.live);
+    await until('the feed listens', () => t.state.live);
     const fresh = await refreshAccess(t, (await createPat(t, owner)).token);
     await whoami(t, fresh).expect(200);
     expect(await queriesDuring(t.database, () => whoami(t, fresh).expect(200))).toBe(0);
@@ -193,18 +189,18 @@ describe('when the change feed alone goes away', () => {
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
     await whoami(t, access).expect(200);
-    await until(() => t.state.live);
+    await until('the feed listens', () => t.state.live);
     t.feedProxy!.freeze();
     await elsewhere(t, REVOKE, [pat.id]);
     // The notification is stuck in the frozen connection; the heartbeat goes unanswered.
-    await until(() => t.logs.text().includes('no heartbeat for'));
+    await until('the heartbeat goes unanswered', () => t.logs.text().includes('no heartbeat for'));
     const refused = await whoami(t, access);
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'token_blacklisted' });
-    await until(() => t.state.live); // reconnected through the proxy by itself
+    await until('the feed listens', () => t.state.live); // reconnected through the proxy by itself
   });
 
   itWithConcurrentConnections('a write whose own change cannot come back through the feed marks it lost: revoked through this instance, refused at once', async () => {
-    await until(() => t.state.live);
+    await until('the feed listens', () => t.state.live);
     const login = await loginAccess(t, owner);
     const pat = await createPat(t, owner);
     const access = await refreshAccess(t, pat.token);
@@ -214,7 +210,7 @@ describe('when the change feed alone goes away', () => {
     const refused = await whoami(t, access);
     expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'token_blacklisted' });
     expect(t.logs.text()).toContain('a write could not confirm its change through the feed');
-    await until(() => t.state.live);
+    await until('the feed listens', () => t.state.live);
   });
 });
 
@@ -235,7 +231,7 @@ describe('when the database goes away', () => {
 
     await t.proxy!.cut();
     try {
-      await until(() => !t.state.live);
+      await until('the feed is lost', () => !t.state.live);
       for (const res of [await whoami(t, access), await request(t.app).post('/api/token').set(bearer(login)).send({ name: 'while down' })]) {
         expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, code: 'service_unavailable', retryAfter: '1' });
       }
@@ -243,8 +239,8 @@ describe('when the database goes away', () => {
       await t.proxy!.restore();
     }
     // Back by itself: the pool reconnects on the next request, the feed by itself.
-    await until(async () => (await whoami(t, access)).status === 200);
-    await until(() => t.state.live);
+    await until('the token is accepted again', async () => (await whoami(t, access)).status === 200);
+    await until('the feed listens', () => t.state.live);
   });
 
   itWithConcurrentConnections('a revocation made while the database was unreachable from here is seen once it is back', async () => {
@@ -257,7 +253,7 @@ describe('when the database goes away', () => {
     } finally {
       await t.proxy!.restore();
     }
-    await until(async () => (await whoami(t, access)).status !== 503);
+    await until('the database answers again', async () => (await whoami(t, access)).status !== 503);
     expect((await whoami(t, access)).body.code).toBe('token_blacklisted');
   });
 });

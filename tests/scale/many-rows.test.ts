@@ -5,17 +5,12 @@
  */
 import { describeWithConcurrentConnections } from '../support/concurrency';
 import { createTestDatabase, withConnection as sql, type TestDatabase } from '../support/db';
-import { START_FLAGS, startProcess, type ServerProcess } from '../support/process';
+import { post, START_FLAGS, startProcess, type ServerProcess } from '../support/process';
 import { PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 const ROWS = 300_000;
 const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
 const ADMIN = { email: 'admin@example.com', password: 'a long admin password' };
-
-const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, string>) };
-};
 
 describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`, () => {
   let db: TestDatabase;

@@ -57,6 +57,12 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** A JSON POST to a running server: its status and parsed body (`{}` for a 204). */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, string> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, string>) };
+}
+
 /** The node flags `npm start` runs with (the heap cap among them). */
 export const START_FLAGS: readonly string[] = (require(path.join(ROOT, 'package.json')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
 
