@@ -295,8 +295,8 @@ export async function rotate(ctx: Context, principal: Principal, value: unknown,
     await refuseRevoked(ctx, pat, who);
     throw invalidRefresh();
   }
-  const role = held ? standing(held.holder, 'pat', pat.role, () => invalidRefresh()).role : undefined;
-  if (!role) throw invalidRefresh();
+  if (!held) throw invalidRefresh();
+  const { role } = standing(held.holder, 'pat', pat.role, () => invalidRefresh());
   const lifetimeSeconds = seconds(pat.expiresAt) - seconds(pat.createdAt);
   const issued = await ctx.prisma.$transaction(async (tx) => {
     if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
