@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
 
 const SECRET = 'x'.repeat(40);
@@ -17,7 +18,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.port).toBe(8080);
     expect(config.databaseUrl).toBeUndefined();
-    expect(config.dataDir).toBe(require('node:path').resolve('.latchkey'));
+    expect(config.dataDir).toBe(path.resolve('.latchkey'));
     expect(config.dataDirAsGiven).toBe('./.latchkey');
     expect(config.logLevel).toBe('info');
     expect(config.issuer).toBe('http://localhost:8080');

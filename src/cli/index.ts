@@ -183,7 +183,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
       case 'serve':
         return await serve(config, logger);
       case 'migrate':
-        return await withDatabase(config, logger, async (_db, applied) => {
+        return await withDatabase(config, logger, (_db, applied) => {
           process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database schema up to date\n');
           return 0;
         });

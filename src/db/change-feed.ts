@@ -168,8 +168,9 @@ export async function listenPooled(pool: Pool, handlers: ChangeFeedHandlers): Pr
   return {
     // One in-process connection carries every write: nothing can be missed, so listening again is enough.
     restart: () => void handlers.onListening().catch(() => undefined),
-    async close() {
+    close() {
       pool.removeAllListeners('connect');
+      return Promise.resolve();
     },
   };
 }

@@ -51,7 +51,7 @@ export async function updateSettings(ctx: Context, principal: Principal, patch: 
  * A partial update in one transaction with its audit event (old and new values of what
  * changed); shared by the API and `latchkey settings set`. Undefined: no such organization.
  */
-export async function applySettings(prisma: PrismaClient, organizationId: number, patch: SettingsPatch, by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' }): Promise<TokenSettings | undefined> {
+export function applySettings(prisma: PrismaClient, organizationId: number, patch: SettingsPatch, by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' }): Promise<TokenSettings | undefined> {
   return prisma.$transaction(async (tx) => {
     const [row] = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM organizations WHERE id = ${organizationId} FOR UPDATE`;
     if (!row) return undefined;
@@ -74,7 +74,7 @@ export async function applySettings(prisma: PrismaClient, organizationId: number
 }
 
 /** `POST /api/organizations`: the caller owns the new organization; their active one is unchanged. */
-export async function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
+export function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
   return ctx.prisma.$transaction(async (tx) => {
     const org = await insertOrganization(tx, title, ctx.config.defaultOrgSettings);
     await addFirstOwner(tx, { organizationId: org.id, userId: principal.userId, actorUserId: principal.userId, ip, via: 'api' });

@@ -69,7 +69,7 @@ export async function createOrganizationWithOwner(prisma: PrismaClient, owner: N
  * database has no user at all. Instances starting together serialize on an advisory lock,
  * so exactly one creates it. Returns undefined when there were users already.
  */
-export async function bootstrapFirstOwner(prisma: PrismaClient, owner: NewOwner): Promise<OwnedOrganization | undefined> {
+export function bootstrapFirstOwner(prisma: PrismaClient, owner: NewOwner): Promise<OwnedOrganization | undefined> {
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`;
     // Is there any user (LIMIT 1), not how many: start-up must not scan the table.

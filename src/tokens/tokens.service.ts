@@ -175,7 +175,7 @@ async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec
   const jti = newJti();
   const createdAt = new Date(iat * 1000);
   const expiresAt = new Date((iat + data.ttlSeconds) * 1000);
-  const token = await sign(signer, patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }));
+  const token = sign(signer, patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }));
   const row = await insertPat(tx, {
     jti,
     name: data.name,
@@ -232,7 +232,7 @@ export async function listPats(ctx: Context, principal: Principal): Promise<List
 const mayManage = (principal: Principal, pat: PersonalAccessToken) =>
   pat.organizationId === principal.organizationId && (pat.userId === principal.userId || isOrgAdmin(principal.role));
 
-async function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: string): Promise<boolean> {
+function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: string): Promise<boolean> {
   return ctx.prisma.$transaction(async (tx) => {
     if (!(await revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())))) return false;
     await recordAudit(tx, { action: 'pat.revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { via, owner_user_id: pat.userId } });

@@ -53,7 +53,7 @@ export async function revokeFamily(tx: Db, familyId: string, now: Date): Promise
   return count;
 }
 
-export async function findOrganizationPolicy(db: Db, organizationId: number) {
+export function findOrganizationPolicy(db: Db, organizationId: number) {
   return db.organization.findUnique({
     where: { id: organizationId },
     select: { apiTokensEnabled: true, apiTokenTtlDays: true, accessTokenTtlSeconds: true },

@@ -59,7 +59,7 @@ export async function login(ctx: Context, throttle: LoginThrottle, input: { emai
     await recordAudit(tx, { action: 'session.created', organizationId: membership.organizationId, actorUserId: user.id, targetType: 'session', targetId: sid, ip });
   });
   const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.prisma, membership.organizationId);
-  const access = await issueAccessToken(ctx, { userId: user.id, organizationId: membership.organizationId, role: membership.role, ttlSeconds: accessTokenTtlSeconds, source: { sid } });
+  const access = issueAccessToken(ctx, { userId: user.id, organizationId: membership.organizationId, role: membership.role, ttlSeconds: accessTokenTtlSeconds, source: { sid } });
   return { access, session: `${sid}.${secret}`, csrf: csrfTokenFor(secret), maxAgeMs };
 }
 

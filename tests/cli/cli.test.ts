@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import bcrypt from 'bcrypt';
 import { readMigrations } from '../../src/db/migrator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { runCli, startProcess } from '../support/process';
@@ -31,7 +32,7 @@ describe('the latchkey command', () => {
     const { rows } = await client.query("SELECT password_hash FROM users WHERE email = 'ada@example.com'");
     const audit = await client.query("SELECT action, details FROM audit_events");
     await client.end();
-    expect(await require('bcrypt').compare('analytical engine', rows[0].password_hash)).toBe(true);
+    expect(await bcrypt.compare('analytical engine', rows[0].password_hash)).toBe(true);
     expect(audit.rows).toEqual([{ action: 'organization.created', details: { owner_user_id: expect.any(Number), via: 'cli' } }]);
   });
 

@@ -4,6 +4,7 @@
  * an exit), each with a generous safety timeout (`./wait.ts`).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stopChild, track, type Ended } from './children';
 import { EVENT_TIMEOUT_MS, orTimeout } from './wait';
@@ -64,7 +65,7 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 }
 
 /** The node flags `npm start` runs with (the heap cap among them). */
-export const START_FLAGS: readonly string[] = (require(path.join(ROOT, 'package.json')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
+export const START_FLAGS: readonly string[] = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
 
 /**
  * Starts `npm start`'s entry point (with `nodeFlags`) and resolves once it logs where it
