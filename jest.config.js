@@ -4,7 +4,12 @@ module.exports = {
   testEnvironment: '<rootDir>/tests/support/environment.ts',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true, module: 'commonjs', moduleResolution: 'node10' } }] },
+  transform: {
+    '^.+\\.[tj]s$': [
+      'ts-jest',
+      { tsconfig: { isolatedModules: true, allowJs: true, module: 'commonjs', moduleResolution: 'node10' } },
+    ],
+  },
   // Emit CommonJS in tests so dynamic import() (Prisma loads its query compiler that way)
   // becomes require(): jest's sandbox runs import() only under --experimental-vm-modules.
   // jose is ESM-only, so it is transformed too.

@@ -5,7 +5,14 @@ const http = require('node:http');
 const express = require('express');
 
 const [kind, port] = process.argv.slice(2);
-const body = { id: 1, email: 'admin@example.com', first_name: '', last_name: '', active_organization: 1, role: 'owner' };
+const body = {
+  id: 1,
+  email: 'admin@example.com',
+  first_name: '',
+  last_name: '',
+  active_organization: 1,
+  role: 'owner',
+};
 const server =
   kind === 'express'
     ? http.createServer(express().get('/whoami', (_req, res) => res.json(body)))

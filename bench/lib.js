@@ -19,7 +19,8 @@ const RESULTS = path.join(__dirname, 'results.json');
 
 function positiveInt(name, fallback) {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer (got ${process.env[name]})`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer (got ${process.env[name]})`);
   return value;
 }
 
@@ -37,15 +38,22 @@ const ADMIN = { email: 'bench@example.com', password: 'a long bench password' };
 const SETUP_CONCURRENCY = 16;
 
 /** The node flags of `npm start`, so the benchmark runs what production runs. */
-const START_FLAGS = require('../package.json').scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
+const START_FLAGS = require('../package.json')
+  .scripts.start.split(' ')
+  .filter((arg) => arg.startsWith('--'));
 
 const SERVER_ENV = {
-  HOST: '127.0.0.1', LATCHKEY_ISSUER: 'http://latchkey.bench', LATCHKEY_ADMIN_EMAIL: ADMIN.email, LATCHKEY_ADMIN_PASSWORD: ADMIN.password,
+  HOST: '127.0.0.1',
+  LATCHKEY_ISSUER: 'http://latchkey.bench',
+  LATCHKEY_ADMIN_EMAIL: ADMIN.email,
+  LATCHKEY_ADMIN_PASSWORD: ADMIN.password,
   // Logins and member creation only make the working set; no scenario measures bcrypt.
   LATCHKEY_BCRYPT_ROUNDS: '4',
   // The per-user PAT creation limit must not throttle the revocation loop (unknown to older builds).
   LATCHKEY_PAT_CREATE_PER_MINUTE: '1000',
-  LATCHKEY_METRICS: 'true', LOG_LEVEL: 'warn', NODE_ENV: 'production',
+  LATCHKEY_METRICS: 'true',
+  LOG_LEVEL: 'warn',
+  NODE_ENV: 'production',
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,7 +70,11 @@ const freePort = () =>
 const children = new Set();
 
 function spawnNode(args, env, stdout = 'inherit') {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', stdout, 'inherit'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -78,7 +90,8 @@ async function stopProcess(child, graceMs = 15_000) {
   clearTimeout(timer);
 }
 
-const stopAll = (signal = 'SIGTERM') => Promise.all([...children].map((child) => (signal === 'SIGKILL' ? child.kill('SIGKILL') : stopProcess(child))));
+const stopAll = (signal = 'SIGTERM') =>
+  Promise.all([...children].map((child) => (signal === 'SIGKILL' ? child.kill('SIGKILL') : stopProcess(child))));
 
 /** A floor server (bench/floors.js) of `kind`; resolves to its /whoami URL once it listens. */
 async function floor(kind) {
@@ -96,8 +109,15 @@ async function floor(kind) {
 async function waitReady(url, child, timeoutMs) {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Latchkey at ${url} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
-    if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) return;
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`Latchkey at ${url} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    if (
+      (await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return;
     await sleep(20);
   }
   throw new Error(`${url} never became ready within ${timeoutMs} ms`);
@@ -110,7 +130,12 @@ async function waitReady(url, child, timeoutMs) {
 async function latchkey(dbUrl, secret, { timeoutMs = 30_000 } = {}) {
   const port = await freePort();
   const started = performance.now();
-  const child = spawnNode([...START_FLAGS, 'dist/main.js'], { ...SERVER_ENV, PORT: String(port), DATABASE_URL: dbUrl, LATCHKEY_SECRET_KEY: secret });
+  const child = spawnNode([...START_FLAGS, 'dist/main.js'], {
+    ...SERVER_ENV,
+    PORT: String(port),
+    DATABASE_URL: dbUrl,
+    LATCHKEY_SECRET_KEY: secret,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, timeoutMs);
   return { url, pid: child.pid, readyMs: Math.round(performance.now() - started), stop: () => stopProcess(child) };
@@ -121,7 +146,11 @@ async function scratchDatabase(admin, label) {
   const name = `latchkey_bench_${randomBytes(4).toString('hex')}${label ? `_${label}` : ''}`;
   await admin.query(`CREATE DATABASE "${name}"`);
   const url = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-  return { name, url, drop: () => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined) };
+  return {
+    name,
+    url,
+    drop: () => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined),
+  };
 }
 
 async function json(url, init = {}) {
@@ -132,8 +161,15 @@ async function json(url, init = {}) {
 
 /** POSTs `body` and returns the response body, or throws unless the status is `expected`. */
 async function post(url, body, { auth, expected = 200 } = {}) {
-  const res = await json(url, { method: 'POST', headers: auth ? { Authorization: `Bearer ${auth}` } : {}, body: JSON.stringify(body ?? {}) });
-  if (res.status !== expected) throw new Error(`POST ${new URL(url).pathname}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body)}`);
+  const res = await json(url, {
+    method: 'POST',
+    headers: auth ? { Authorization: `Bearer ${auth}` } : {},
+    body: JSON.stringify(body ?? {}),
+  });
+  if (res.status !== expected)
+    throw new Error(
+      `POST ${new URL(url).pathname}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body)}`,
+    );
   return res.body;
 }
 
@@ -163,7 +199,11 @@ const refresh = async (url, pat) => (await post(`${url}/api/token/refresh`, { re
 async function addMembers(url, adminAuth, orgId, prefix, count) {
   return mapLimit(range(count), SETUP_CONCURRENCY, async (i) => {
     const email = `${prefix}${i}@bench.example.com`;
-    await post(`${url}/api/organizations/${orgId}/memberships`, { email, role: 'annotator', password: ADMIN.password }, { auth: adminAuth, expected: 201 });
+    await post(
+      `${url}/api/organizations/${orgId}/memberships`,
+      { email, role: 'annotator', password: ADMIN.password },
+      { auth: adminAuth, expected: 201 },
+    );
     return login(url, email, ADMIN.password);
   });
 }
@@ -177,21 +217,39 @@ async function addMembers(url, adminAuth, orgId, prefix, count) {
  */
 async function makeWorkingSet(url, { users, pats, accessTokens } = WORKING_SET, cold = 0) {
   const firstLogin = await login(url, ADMIN.email, ADMIN.password);
-  await post(`${url}/api/jwt/settings`, { access_token_ttl_seconds: 3600, legacy_api_tokens_enabled: true }, { auth: firstLogin });
+  await post(
+    `${url}/api/jwt/settings`,
+    { access_token_ttl_seconds: 3600, legacy_api_tokens_enabled: true },
+    { auth: firstLogin },
+  );
   const adminAuth = await login(url, ADMIN.email, ADMIN.password); // under the new TTL
-  const orgId = (await json(`${url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${adminAuth}` } })).body.active_organization;
+  const orgId = (await json(`${url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${adminAuth}` } }))
+    .body.active_organization;
 
   const userAuths = await addMembers(url, adminAuth, orgId, 'member', users);
-  const patTokens = await mapLimit(range(pats), SETUP_CONCURRENCY, (i) => createPat(url, userAuths[i % users], `bench ${i}`));
+  const patTokens = await mapLimit(range(pats), SETUP_CONCURRENCY, (i) =>
+    createPat(url, userAuths[i % users], `bench ${i}`),
+  );
   const access = await mapLimit(range(accessTokens), SETUP_CONCURRENCY, (i) => refresh(url, patTokens[i % pats]));
-  const legacy = await mapLimit(userAuths, SETUP_CONCURRENCY, async (auth) => (await post(`${url}/api/current-user/reset-token/`, {}, { auth, expected: 201 })).token);
+  const legacy = await mapLimit(
+    userAuths,
+    SETUP_CONCURRENCY,
+    async (auth) => (await post(`${url}/api/current-user/reset-token/`, {}, { auth, expected: 201 })).token,
+  );
   const coldAuths = await addMembers(url, adminAuth, orgId, 'cold', cold);
-  const coldAccess = await mapLimit(coldAuths, SETUP_CONCURRENCY, async (auth, i) => refresh(url, await createPat(url, auth, `cold ${i}`)));
+  const coldAccess = await mapLimit(coldAuths, SETUP_CONCURRENCY, async (auth, i) =>
+    refresh(url, await createPat(url, auth, `cold ${i}`)),
+  );
   const adminAccess = await refresh(url, await createPat(url, adminAuth, 'bench admin'));
   return { orgId, adminAuth, adminAccess, userAuths, pats: patTokens, access, legacy, coldAccess };
 }
 
-const describeSet = (set) => ({ users: set.userAuths.length, pats: set.pats.length, access_tokens: set.access.length, legacy_tokens: set.legacy.length });
+const describeSet = (set) => ({
+  users: set.userAuths.length,
+  pats: set.pats.length,
+  access_tokens: set.access.length,
+  legacy_tokens: set.legacy.length,
+});
 
 /**
  * autocannon options that give each request the next of `values` (one counter over every
@@ -209,15 +267,34 @@ const eachBody = (values) => roundRobin(values, (req, value) => ((req.body = val
  * against the Latchkey at `base` and how many distinct tokens the scenario cycles through.
  */
 const SCENARIO_SHAPES = {
-  refresh: (base, set) => ({ url: `${base}/api/token/refresh`, method: 'POST', headers: { 'content-type': 'application/json' }, ...eachBody(set.pats.map((pat) => JSON.stringify({ refresh: pat }))) }),
-  bearer_whoami: (base, set) => ({ url: `${base}/api/current-user/whoami`, ...eachHeader('authorization', set.access.map((t) => `Bearer ${t}`)) }),
+  refresh: (base, set) => ({
+    url: `${base}/api/token/refresh`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    ...eachBody(set.pats.map((pat) => JSON.stringify({ refresh: pat }))),
+  }),
+  bearer_whoami: (base, set) => ({
+    url: `${base}/api/current-user/whoami`,
+    ...eachHeader(
+      'authorization',
+      set.access.map((t) => `Bearer ${t}`),
+    ),
+  }),
   legacy_token: (base, set) => ({ url: `${base}/api/current-user/whoami`, ...eachHeader('x-api-key', set.legacy) }),
   // A resource server (one credential) asking about its users' tokens.
   introspect: (base, set) => ({
-    url: `${base}/api/token/introspect`, method: 'POST', headers: { authorization: `Bearer ${set.adminAccess}`, 'content-type': 'application/json' },
+    url: `${base}/api/token/introspect`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${set.adminAccess}`, 'content-type': 'application/json' },
     ...eachBody(set.access.map((token) => JSON.stringify({ token }))),
   }),
-  forward_auth: (base, set) => ({ url: `${base}/api/auth/verify`, ...eachHeader('authorization', set.access.map((t) => `Bearer ${t}`)) }),
+  forward_auth: (base, set) => ({
+    url: `${base}/api/auth/verify`,
+    ...eachHeader(
+      'authorization',
+      set.access.map((t) => `Bearer ${t}`),
+    ),
+  }),
 };
 const SET_SIZES = { refresh: (set) => set.pats.length, legacy_token: (set) => set.legacy.length };
 
@@ -227,7 +304,9 @@ function scenario(name, base, set) {
 
 function cannon(opts) {
   return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, duration: DURATION, pipelining: 1, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ connections: CONNECTIONS, duration: DURATION, pipelining: 1, ...opts }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
   });
 }
 
@@ -239,7 +318,8 @@ const summary = (result) => ({
   requests: result.requests.total,
 });
 
-const roundTrips = async (url) => Number(/latchkey_db_round_trips_total (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())[1]);
+const roundTrips = async (url) =>
+  Number(/latchkey_db_round_trips_total (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())[1]);
 
 /** One timed autocannon run against the Latchkey at `base`, with the database round trips it caused. */
 async function measure(base, opts) {
@@ -303,7 +383,34 @@ const readResults = () => {
 const writeResults = (results) => writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 
 module.exports = {
-  ADMIN, ADMIN_URL, CONNECTIONS, DURATION, ROUNDS, START_FLAGS, WORKING_SET,
-  aggregate, cannon, describeSet, floor, json, latchkey, makeWorkingSet, measure, median, positiveInt, quantile, readResults,
-  refresh, createPat, rssMb, rssSampler, scenario, scratchDatabase, secondsSince, stopAll, summary, warmUp, writeResults,
+  ADMIN,
+  ADMIN_URL,
+  CONNECTIONS,
+  DURATION,
+  ROUNDS,
+  START_FLAGS,
+  WORKING_SET,
+  aggregate,
+  cannon,
+  describeSet,
+  floor,
+  json,
+  latchkey,
+  makeWorkingSet,
+  measure,
+  median,
+  positiveInt,
+  quantile,
+  readResults,
+  refresh,
+  createPat,
+  rssMb,
+  rssSampler,
+  scenario,
+  scratchDatabase,
+  secondsSince,
+  stopAll,
+  summary,
+  warmUp,
+  writeResults,
 };

@@ -17,9 +17,33 @@ const os = require('node:os');
 const path = require('node:path');
 const { Client } = require('pg');
 const {
-  ADMIN_URL, CONNECTIONS, DURATION, ROUNDS, START_FLAGS,
-  aggregate, cannon, createPat, describeSet, floor, json, latchkey, makeWorkingSet, measure, median, positiveInt, quantile, readResults,
-  refresh, rssSampler, scenario, scratchDatabase, secondsSince, stopAll, summary, warmUp, writeResults,
+  ADMIN_URL,
+  CONNECTIONS,
+  DURATION,
+  ROUNDS,
+  START_FLAGS,
+  aggregate,
+  cannon,
+  createPat,
+  describeSet,
+  floor,
+  json,
+  latchkey,
+  makeWorkingSet,
+  measure,
+  median,
+  positiveInt,
+  quantile,
+  readResults,
+  refresh,
+  rssSampler,
+  scenario,
+  scratchDatabase,
+  secondsSince,
+  stopAll,
+  summary,
+  warmUp,
+  writeResults,
 } = require('./lib');
 
 const REVOCATIONS = positiveInt('BENCH_REVOCATIONS', 200);
@@ -32,16 +56,23 @@ function svg(results) {
     ...results.scenarios.map((s) => ({ name: s.name, rps: s.rps, p99: s.p99_ms, ratio: s.ratio_to_express })),
   ];
   const max = Math.max(...rows.map((r) => r.rps));
-  const W = 760, bar = 26, gap = 12, left = 150, width = 480, top = 40;
+  const W = 760,
+    bar = 26,
+    gap = 12,
+    left = 150,
+    width = 480,
+    top = 40;
   const H = top + rows.length * (bar + gap) + 58;
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const items = rows.map((r, i) => {
     const y = top + i * (bar + gap);
     const w = Math.max(1, Math.round((r.rps / max) * width));
     const label = `${r.rps.toLocaleString('en-US')} req/s · p99 ${r.p99} ms${r.ratio === undefined ? '' : ` · ${r.ratio}× express`}`;
-    return `<text x="${left - 8}" y="${y + 18}" text-anchor="end">${esc(r.name)}</text>` +
+    return (
+      `<text x="${left - 8}" y="${y + 18}" text-anchor="end">${esc(r.name)}</text>` +
       `<rect x="${left}" y="${y}" width="${w}" height="${bar}" fill="${r.floor ? '#9aa5b1' : '#2f6fdf'}"/>` +
-      `<text x="${left + w + 6}" y="${y + 18}">${esc(label)}</text>`;
+      `<text x="${left + w + 6}" y="${y + 18}">${esc(label)}</text>`
+    );
   });
   const m = results.machine;
   const ws = results.settings.working_set;
@@ -69,16 +100,30 @@ async function runRounds(base, set, floorUrls) {
       const result = await measure(base, opts);
       runs[name].push({ ...result, ratio: result.rps / runs.express.at(-1).rps });
     }
-    console.log(`round ${round}/${ROUNDS}: express ${runs.express.at(-1).rps} req/s, ${SCENARIOS.map((name) => `${name} ${runs[name].at(-1).rps}`).join(', ')}`);
+    console.log(
+      `round ${round}/${ROUNDS}: express ${runs.express.at(-1).rps} req/s, ${SCENARIOS.map((name) => `${name} ${runs[name].at(-1).rps}`).join(', ')}`,
+    );
   }
-  const floors = Object.fromEntries(['express', 'node_http'].map((kind) => [kind, { rps: Math.round(median(runs[kind].map((r) => r.rps))), p99_ms: median(runs[kind].map((r) => r.p99_ms)) }]));
-  for (const kind of ['express', 'node_http']) console.log(`floor ${kind}: ${floors[kind].rps} req/s, p99 ${floors[kind].p99_ms} ms`);
+  const floors = Object.fromEntries(
+    ['express', 'node_http'].map((kind) => [
+      kind,
+      { rps: Math.round(median(runs[kind].map((r) => r.rps))), p99_ms: median(runs[kind].map((r) => r.p99_ms)) },
+    ]),
+  );
+  for (const kind of ['express', 'node_http'])
+    console.log(`floor ${kind}: ${floors[kind].rps} req/s, p99 ${floors[kind].p99_ms} ms`);
   const rows = SCENARIOS.map((name) => {
     const { db_queries_per_request, ...row } = aggregate(name, runs[name]);
-    return { ...row, ratio_to_express: Math.round(median(runs[name].map((r) => r.ratio)) * 100) / 100, db_queries_per_request };
+    return {
+      ...row,
+      ratio_to_express: Math.round(median(runs[name].map((r) => r.ratio)) * 100) / 100,
+      db_queries_per_request,
+    };
   });
   for (const row of rows) {
-    console.log(`${row.name}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, errors ${row.errors}, ${row.ratio_to_express}x express, ${row.db_queries_per_request} db queries/request`);
+    console.log(
+      `${row.name}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, errors ${row.errors}, ${row.ratio_to_express}x express, ${row.db_queries_per_request} db queries/request`,
+    );
   }
   return { floors, scenarios: rows };
 }
@@ -89,7 +134,8 @@ async function runRounds(base, set, floorUrls) {
  * against the per-user limit, and the creations are spread over the users.
  */
 async function revocationDelays(a, b, c, set) {
-  const refused = async (url, token) => (await fetch(`${url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${token}` } })).status === 401;
+  const refused = async (url, token) =>
+    (await fetch(`${url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${token}` } })).status === 401;
   const delays = [];
   for (let i = 0; i < REVOCATIONS; i++) {
     const pat = await createPat(a.url, set.userAuths[i % set.userAuths.length], `r${i}`);
@@ -100,9 +146,12 @@ async function revocationDelays(a, b, c, set) {
     }
     const started = performance.now();
     const revoke = json(`${a.url}/api/token/blacklist/`, { method: 'POST', body: JSON.stringify({ refresh: pat }) });
-    await Promise.all([b.url, c.url].map(async (url) => {
-      while (!(await refused(url, access))) if (performance.now() - started > 5_000) throw new Error('revocation never arrived');
-    }));
+    await Promise.all(
+      [b.url, c.url].map(async (url) => {
+        while (!(await refused(url, access)))
+          if (performance.now() - started > 5_000) throw new Error('revocation never arrived');
+      }),
+    );
     delays.push(performance.now() - started);
     if ((await revoke).status !== 204) throw new Error('revoke failed');
   }
@@ -135,14 +184,26 @@ async function main() {
       machine: { cpus: os.cpus().length, node: process.version, model: os.cpus()[0]?.model ?? 'unknown' },
       floors,
       scenarios,
-      revocation_propagation_ms: { p50: round(quantile(delays, 0.5)), p99: round(quantile(delays, 0.99)), samples: delays.length },
+      revocation_propagation_ms: {
+        p50: round(quantile(delays, 0.5)),
+        p99: round(quantile(delays, 0.99)),
+        samples: delays.length,
+      },
       rss_max_mb: rss.stop(),
       settings: {
-        duration_s: DURATION, rounds: ROUNDS, statistic: 'median over rounds, after one warm-up pass over the working set', connections: CONNECTIONS,
-        working_set: describeSet(set), order: 'round robin', log_level: 'warn', node_flags: START_FLAGS,
+        duration_s: DURATION,
+        rounds: ROUNDS,
+        statistic: 'median over rounds, after one warm-up pass over the working set',
+        connections: CONNECTIONS,
+        working_set: describeSet(set),
+        order: 'round robin',
+        log_level: 'warn',
+        node_flags: START_FLAGS,
       },
     };
-    console.log(`revocation propagation to 2 other instances: p50 ${out.revocation_propagation_ms.p50} ms, p99 ${out.revocation_propagation_ms.p99} ms (${delays.length} samples)`);
+    console.log(
+      `revocation propagation to 2 other instances: p50 ${out.revocation_propagation_ms.p50} ms, p99 ${out.revocation_propagation_ms.p99} ms (${delays.length} samples)`,
+    );
     console.log(`max RSS of the Latchkey processes: ${out.rss_max_mb} MB`);
     const { scale } = readResults();
     writeResults(scale ? { ...out, scale } : out);

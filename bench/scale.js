@@ -24,9 +24,29 @@ const os = require('node:os');
 const bcrypt = require('bcrypt');
 const { Client } = require('pg');
 const {
-  ADMIN, ADMIN_URL, CONNECTIONS, DURATION, ROUNDS, START_FLAGS, WORKING_SET,
-  aggregate, describeSet, latchkey, makeWorkingSet, measure, median, positiveInt, readResults, rssMb, rssSampler, scenario, scratchDatabase,
-  secondsSince, stopAll, warmUp, writeResults,
+  ADMIN,
+  ADMIN_URL,
+  CONNECTIONS,
+  DURATION,
+  ROUNDS,
+  START_FLAGS,
+  WORKING_SET,
+  aggregate,
+  describeSet,
+  latchkey,
+  makeWorkingSet,
+  measure,
+  median,
+  positiveInt,
+  readResults,
+  rssMb,
+  rssSampler,
+  scenario,
+  scratchDatabase,
+  secondsSince,
+  stopAll,
+  warmUp,
+  writeResults,
 } = require('./lib');
 
 const SCENARIOS = ['bearer_whoami', 'refresh', 'legacy_token'];
@@ -59,37 +79,63 @@ function scaleSizes() {
 function seedStatements({ users, organizations, pats, sessions, legacy }, base) {
   const user = (u) => `${base.user} + ${u}`;
   const org = (u) => `${base.org} + 1 + ${u} % ${organizations}`;
-  const role = (u) => `(CASE WHEN ${u} <= ${organizations} THEN 'owner' WHEN ${u} % 100 = 1 THEN 'administrator' WHEN ${u} % 10 = 2 THEN 'manager' ELSE 'annotator' END)::role`;
+  const role = (u) =>
+    `(CASE WHEN ${u} <= ${organizations} THEN 'owner' WHEN ${u} % 100 = 1 THEN 'administrator' WHEN ${u} % 10 = 2 THEN 'manager' ELSE 'annotator' END)::role`;
   const spread = (i, count) => `1 + (${i} - 1)::bigint * ${users} / ${count}`;
   // Every other token was used within the last day, as in a database in use.
-  const recentUse = (i, created) => `CASE WHEN ${i} % 2 = 1 THEN greatest(${created}, now() - ${i} % 1440 * interval '1 minute') END`;
+  const recentUse = (i, created) =>
+    `CASE WHEN ${i} % 2 = 1 THEN greatest(${created}, now() - ${i} % 1440 * interval '1 minute') END`;
   const hex64 = (what) => `encode(sha256(convert_to($1 || ${what}, 'UTF8')), 'hex')`;
   return [
-    ['organizations', organizations, [],
+    [
+      'organizations',
+      organizations,
+      [],
       `INSERT INTO organizations (id, title, legacy_api_tokens_enabled)
-       SELECT ${base.org} + o, 'Scale organization ' || o, true FROM generate_series(1, ${organizations}) o`],
-    ['users', users, [base.passwordHash],
+       SELECT ${base.org} + o, 'Scale organization ' || o, true FROM generate_series(1, ${organizations}) o`,
+    ],
+    [
+      'users',
+      users,
+      [base.passwordHash],
       `INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, active_organization_id, created_at)
        SELECT ${user('u')}, 'scale-user-' || u || '@bench.example.com', $1, 'Scale', 'User ' || u, u % 100 <> 0, ${org('u')}, now() - u % 1000 * interval '1 hour'
-       FROM generate_series(1, ${users}) u`],
-    ['memberships', users, [],
+       FROM generate_series(1, ${users}) u`,
+    ],
+    [
+      'memberships',
+      users,
+      [],
       `INSERT INTO memberships (user_id, organization_id, role)
-       SELECT ${user('u')}, ${org('u')}, ${role('u')} FROM generate_series(1, ${users}) u`],
-    ['personal_access_tokens', pats, [base.salt, base.kid],
+       SELECT ${user('u')}, ${org('u')}, ${role('u')} FROM generate_series(1, ${users}) u`,
+    ],
+    [
+      'personal_access_tokens',
+      pats,
+      [base.salt, base.kid],
       `INSERT INTO personal_access_tokens (jti, name, user_id, organization_id, role, kid, family_id, created_at, expires_at, last_used_at, revoked_at, revoked_reason)
        SELECT jti, 'scale token ' || p, ${user('u')}, ${org('u')}, ${role('u')}, $2, jti, created, created + interval '73000 days', ${recentUse('p', 'created')},
               CASE WHEN p % 10 = 0 THEN created + interval '1 day' END, CASE WHEN p % 10 = 0 THEN 'revoked'::revocation_reason END
        FROM (SELECT p, 1 + (p - 1) % ${users} AS u, md5($1 || ':pat:' || p) AS jti, now() - p % 365 * interval '1 day' AS created
-             FROM generate_series(1, ${pats}) p) t`],
-    ['sessions', sessions, [base.salt],
+             FROM generate_series(1, ${pats}) p) t`,
+    ],
+    [
+      'sessions',
+      sessions,
+      [base.salt],
       `INSERT INTO sessions (id, token_hash, user_id, organization_id, created_at, expires_at)
        SELECT md5($1 || ':session:' || s), ${hex64("':session secret:' || s")}, ${user('u')}, ${org('u')}, created, created + interval '14 days'
-       FROM (SELECT s, ${spread('s', sessions)} AS u, now() - s % 300 * interval '1 hour' AS created FROM generate_series(1, ${sessions}) s) t`],
-    ['legacy_tokens', legacy, [base.salt],
+       FROM (SELECT s, ${spread('s', sessions)} AS u, now() - s % 300 * interval '1 hour' AS created FROM generate_series(1, ${sessions}) s) t`,
+    ],
+    [
+      'legacy_tokens',
+      legacy,
+      [base.salt],
       `INSERT INTO legacy_tokens (token_hash, hint, user_id, organization_id, created_at, last_used_at)
        SELECT hash, 'lkt_…' || right(hash, 4), ${user('u')}, ${org('u')}, created, ${recentUse('l', 'created')}
        FROM (SELECT l, ${spread('l', legacy)} AS u, ${hex64("':legacy:' || l")} AS hash, now() - l % 1000 * interval '1 hour' AS created
-             FROM generate_series(1, ${legacy}) l) t`],
+             FROM generate_series(1, ${legacy}) l) t`,
+    ],
   ];
 }
 
@@ -141,7 +187,8 @@ async function seed(dbUrl, sizes) {
       await client.query(sql, params);
       console.log(`seeded ${rows.toLocaleString('en-US')} ${table} in ${secondsSince(t0)} s`);
     }
-    for (const table of ['users', 'organizations']) await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
+    for (const table of ['users', 'organizations'])
+      await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`);
     let t0 = performance.now();
     for (const { definition } of indexes) await client.query(definition);
     console.log(`rebuilt ${indexes.length} indexes in ${secondsSince(t0)} s`);
@@ -165,7 +212,9 @@ async function prepare(db, label, secret, sizes) {
   const started = performance.now();
   const set = await makeWorkingSet(maker.url, WORKING_SET, COLD_SAMPLES);
   await maker.stop();
-  console.log(`${label}: working set ${JSON.stringify(describeSet(set))} made through the API in ${secondsSince(started)} s`);
+  console.log(
+    `${label}: working set ${JSON.stringify(describeSet(set))} made through the API in ${secondsSince(started)} s`,
+  );
   return { label, db, set, seeded };
 }
 
@@ -174,7 +223,14 @@ async function startMeasured(c, secret) {
   const server = await latchkey(c.db.url, secret, { timeoutMs: READY_TIMEOUT_MS });
   const rssAtReady = rssMb(server.pid);
   console.log(`${c.label}: ready in ${server.readyMs} ms, RSS ${rssAtReady} MB`);
-  return { ...c, server, readyMs: server.readyMs, rssAtReady, rss: rssSampler(() => [server.pid]), runs: Object.fromEntries(SCENARIOS.map((name) => [name, []])) };
+  return {
+    ...c,
+    server,
+    readyMs: server.readyMs,
+    rssAtReady,
+    rss: rssSampler(() => [server.pid]),
+    runs: Object.fromEntries(SCENARIOS.map((name) => [name, []])),
+  };
 }
 
 /**
@@ -198,7 +254,12 @@ async function coldFirstRequests(base, tokens) {
     second.push(await timeWhoami(token));
   }
   const ms = (x) => Math.round(x * 100) / 100;
-  return { median: ms(median(first)), max: ms(Math.max(...first)), samples: first.length, second_request_median: ms(median(second)) };
+  return {
+    median: ms(median(first)),
+    max: ms(Math.max(...first)),
+    samples: first.length,
+    second_request_median: ms(median(second)),
+  };
 }
 
 function report(c) {
@@ -228,9 +289,17 @@ function printComparison(empty, seeded) {
         [`${name} DB queries/request`, e.db_queries_per_request, s.db_queries_per_request],
       ];
     }),
-    ['cold token 1st request median (ms)', empty.cold_token_first_request_ms.median, seeded.cold_token_first_request_ms.median],
+    [
+      'cold token 1st request median (ms)',
+      empty.cold_token_first_request_ms.median,
+      seeded.cold_token_first_request_ms.median,
+    ],
     ['cold token 1st request max (ms)', empty.cold_token_first_request_ms.max, seeded.cold_token_first_request_ms.max],
-    ['same token 2nd request median (ms)', empty.cold_token_first_request_ms.second_request_median, seeded.cold_token_first_request_ms.second_request_median],
+    [
+      'same token 2nd request median (ms)',
+      empty.cold_token_first_request_ms.second_request_median,
+      seeded.cold_token_first_request_ms.second_request_median,
+    ],
   ];
   console.log(`${''.padEnd(36)}${'empty'.padStart(10)}${'seeded'.padStart(10)}`);
   for (const [what, e, s] of rows) console.log(`${what.padEnd(36)}${String(e).padStart(10)}${String(s).padStart(10)}`);
@@ -244,11 +313,21 @@ function printComparison(empty, seeded) {
 function targets(empty, seeded, ratios) {
   const checks = {
     ready_under_5_s: [seeded.ready_ms < 5000, `${seeded.ready_ms} ms`],
-    rss_under_200_mb: [Math.max(seeded.rss_at_ready_mb, seeded.rss_after_load_mb) < 200, `${seeded.rss_at_ready_mb} MB at ready, ${seeded.rss_after_load_mb} MB after load`],
-    rps_within_10_percent: [ratios.bearer_whoami >= 0.9 && ratios.refresh >= 0.9, `bearer_whoami ${ratios.bearer_whoami}, refresh ${ratios.refresh} of empty`],
-    zero_errors: [[...empty.scenarios, ...seeded.scenarios].every((row) => row.errors === 0), 'both databases, every scenario'],
+    rss_under_200_mb: [
+      Math.max(seeded.rss_at_ready_mb, seeded.rss_after_load_mb) < 200,
+      `${seeded.rss_at_ready_mb} MB at ready, ${seeded.rss_after_load_mb} MB after load`,
+    ],
+    rps_within_10_percent: [
+      ratios.bearer_whoami >= 0.9 && ratios.refresh >= 0.9,
+      `bearer_whoami ${ratios.bearer_whoami}, refresh ${ratios.refresh} of empty`,
+    ],
+    zero_errors: [
+      [...empty.scenarios, ...seeded.scenarios].every((row) => row.errors === 0),
+      'both databases, every scenario',
+    ],
   };
-  for (const [name, [met, figures]] of Object.entries(checks)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'} (${figures})`);
+  for (const [name, [met, figures]] of Object.entries(checks))
+    console.log(`target ${name}: ${met ? 'met' : 'MISSED'} (${figures})`);
   return Object.fromEntries(Object.entries(checks).map(([name, [met]]) => [name, met]));
 }
 
@@ -260,7 +339,9 @@ async function loadSideBySide(cases) {
     for (const c of round % 2 ? cases : [...cases].reverse()) {
       for (const { name, opts } of shapes.get(c)) c.runs[name].push(await measure(c.server.url, opts));
     }
-    console.log(`round ${round}/${ROUNDS}: ${cases.map((c) => `${c.label} ${SCENARIOS.map((name) => `${name} ${c.runs[name].at(-1).rps}`).join(', ')}`).join('; ')}`);
+    console.log(
+      `round ${round}/${ROUNDS}: ${cases.map((c) => `${c.label} ${SCENARIOS.map((name) => `${name} ${c.runs[name].at(-1).rps}`).join(', ')}`).join('; ')}`,
+    );
   }
 }
 
@@ -272,12 +353,19 @@ async function finish(c) {
 }
 
 function scaleResults(sizes, seeding, set, empty, seeded) {
-  const ratios = Object.fromEntries(SCENARIOS.map((name, i) => [name, Math.round((seeded.scenarios[i].rps / empty.scenarios[i].rps) * 100) / 100]));
+  const ratios = Object.fromEntries(
+    SCENARIOS.map((name, i) => [name, Math.round((seeded.scenarios[i].rps / empty.scenarios[i].rps) * 100) / 100]),
+  );
   return {
     machine: { cpus: os.cpus().length, node: process.version, model: os.cpus()[0]?.model ?? 'unknown' },
     seeded_rows: {
-      organizations: sizes.organizations, users: sizes.users, memberships: sizes.users, pats: sizes.pats, revoked_pats: Math.floor(sizes.pats / 10),
-      live_sessions: sizes.sessions, legacy_tokens: sizes.legacy,
+      organizations: sizes.organizations,
+      users: sizes.users,
+      memberships: sizes.users,
+      pats: sizes.pats,
+      revoked_pats: Math.floor(sizes.pats / 10),
+      live_sessions: sizes.sessions,
+      legacy_tokens: sizes.legacy,
     },
     seed_seconds: seeding.seconds,
     database_mb: seeding.database_mb,
@@ -287,8 +375,14 @@ function scaleResults(sizes, seeding, set, empty, seeded) {
     rps_seeded_to_empty: ratios,
     targets_met: targets(empty, seeded, ratios),
     settings: {
-      duration_s: DURATION, rounds: ROUNDS, statistic: 'median over rounds, after one warm-up pass over the working set; rounds alternate between the databases',
-      connections: CONNECTIONS, cold_samples: COLD_SAMPLES, log_level: 'warn', node_flags: START_FLAGS,
+      duration_s: DURATION,
+      rounds: ROUNDS,
+      statistic:
+        'median over rounds, after one warm-up pass over the working set; rounds alternate between the databases',
+      connections: CONNECTIONS,
+      cold_samples: COLD_SAMPLES,
+      log_level: 'warn',
+      node_flags: START_FLAGS,
     },
   };
 }

@@ -65,7 +65,20 @@ export function createApp(deps: AppDeps): express.Express {
     if (!services) throw serviceUnavailable('Database is not connected yet.');
     if (cached?.services !== services) {
       const { database, keys, usage, state, tags, unkeyedLegacyLookups } = services;
-      cached = { services, context: { config: deps.config, logger: deps.logger, prisma: database.prisma, keys, usage, state, tags, unkeyedLegacyLookups, clock } };
+      cached = {
+        services,
+        context: {
+          config: deps.config,
+          logger: deps.logger,
+          prisma: database.prisma,
+          keys,
+          usage,
+          state,
+          tags,
+          unkeyedLegacyLookups,
+          clock,
+        },
+      };
     }
     return cached.context;
   };
@@ -77,7 +90,9 @@ export function createApp(deps: AppDeps): express.Express {
   // The hot routes' routers first: each request walks the routers in this order.
   app.use(forwardAuthRouter(context));
   app.use(usersRouter(context, new LoginThrottle()));
-  app.use(tokensRouter(context, new PerMinuteLimit(deps.config.patCreatePerMinute, clock, 'personal access tokens created')));
+  app.use(
+    tokensRouter(context, new PerMinuteLimit(deps.config.patCreatePerMinute, clock, 'personal access tokens created')),
+  );
   app.use(legacyRouter(context));
   app.use(orgsRouter(context));
   app.use(wellKnownRouter(context, deps.config.issuer));
@@ -91,7 +106,11 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const error = toAppError(err);
     if (error.code === 'internal_error') deps.logger.error({ reqId: req.id, err: error.cause }, 'unhandled error');
-    else if (error.status >= 500 && error.cause) deps.logger.warn({ reqId: req.id, code: error.code, reason: (error.cause as Error | undefined)?.message }, error.detail);
+    else if (error.status >= 500 && error.cause)
+      deps.logger.warn(
+        { reqId: req.id, code: error.code, reason: (error.cause as Error | undefined)?.message },
+        error.detail,
+      );
     sendError(req, res, error);
   });
   return app;

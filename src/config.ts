@@ -11,7 +11,10 @@ import { SETTINGS_DEFAULTS, settingsPatch, type TokenSettings } from './orgs/set
 
 export class ConfigError extends Error {
   readonly code = 'invalid_config';
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -28,15 +31,13 @@ const trustProxy = z.string().transform((value): boolean | number | string => {
   return /^\d+$/.test(value) ? Number(value) : value;
 });
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, 'must be a postgresql:// URL');
+const postgresUrl = z.string().refine((value) => {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be a postgresql:// URL');
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = z.coerce.number().int().min(1).max(3600);
@@ -62,7 +63,12 @@ const schema = z
     LATCHKEY_JWT_ALG: z.enum(JWT_ALGORITHMS).default('ES256'),
     LATCHKEY_JWT_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(MAX_LEEWAY_SECONDS).default(30),
     LATCHKEY_PAT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(50),
-    LATCHKEY_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
+    LATCHKEY_SESSION_TTL_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24 * 14),
     LATCHKEY_TRUST_PROXY: trustProxy.default(false),
     LATCHKEY_DEFAULT_ORG_SETTINGS: z.string().optional(),
     LATCHKEY_METRICS: z.enum(['true', 'false']).default('false'),
@@ -80,7 +86,11 @@ const schema = z
     }
     if (!env.LATCHKEY_ADMIN_EMAIL !== !env.LATCHKEY_ADMIN_PASSWORD) {
       const missing = env.LATCHKEY_ADMIN_EMAIL ? 'LATCHKEY_ADMIN_PASSWORD' : 'LATCHKEY_ADMIN_EMAIL';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'LATCHKEY_ADMIN_EMAIL and LATCHKEY_ADMIN_PASSWORD go together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'LATCHKEY_ADMIN_EMAIL and LATCHKEY_ADMIN_PASSWORD go together',
+      });
     }
   });
 
@@ -143,10 +153,15 @@ function parseDefaultOrgSettings(raw: string | undefined): TokenSettings {
   }
   const parsed = settingsPatch.safeParse(json);
   if (!parsed.success) {
-    const problems = Object.entries(fieldErrors(parsed.error)).map(([field, messages]) => `${field}: ${messages.join(' ')}`);
+    const problems = Object.entries(fieldErrors(parsed.error)).map(
+      ([field, messages]) => `${field}: ${messages.join(' ')}`,
+    );
     throw new ConfigError('LATCHKEY_DEFAULT_ORG_SETTINGS', problems.join('; '));
   }
-  return Object.freeze({ ...SETTINGS_DEFAULTS, ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) });
+  return Object.freeze({
+    ...SETTINGS_DEFAULTS,
+    ...Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)),
+  });
 }
 
 /** Parses `env` (process.env by default); throws {@link ConfigError} on the first bad variable. */
@@ -156,8 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
-    const problem = issue.code === 'invalid_value' || issue.code === 'invalid_type' ? `${issue.message} (got ${JSON.stringify(present[variable] ?? null)})` : issue.message;
-    throw new ConfigError(variable, variable.includes('SECRET') || variable.includes('PASSWORD') ? issue.message : problem);
+    const problem =
+      issue.code === 'invalid_value' || issue.code === 'invalid_type'
+        ? `${issue.message} (got ${JSON.stringify(present[variable] ?? null)})`
+        : issue.message;
+    throw new ConfigError(
+      variable,
+      variable.includes('SECRET') || variable.includes('PASSWORD') ? issue.message : problem,
+    );
   }
   const e = parsed.data;
   const issuer = (e.LATCHKEY_ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
@@ -170,9 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDirAsGiven: e.LATCHKEY_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
     secretKey: e.LATCHKEY_SECRET_KEY,
-    admin: e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD
-      ? Object.freeze({ email: e.LATCHKEY_ADMIN_EMAIL.toLowerCase(), password: e.LATCHKEY_ADMIN_PASSWORD, organization: e.LATCHKEY_ADMIN_ORG })
-      : undefined,
+    admin:
+      e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD
+        ? Object.freeze({
+            email: e.LATCHKEY_ADMIN_EMAIL.toLowerCase(),
+            password: e.LATCHKEY_ADMIN_PASSWORD,
+            organization: e.LATCHKEY_ADMIN_ORG,
+          })
+        : undefined,
     db: Object.freeze({
       poolSize: e.LATCHKEY_DB_POOL_SIZE,
       connectTimeoutSeconds: e.LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS,

@@ -76,8 +76,10 @@ export const notFound = (detail = 'Not found.') => new AppError(404, 'not_found'
 export const validationError = (fields: Record<string, readonly string[]>, detail = 'Validation error') =>
   new AppError(400, 'validation_error', detail, { fields });
 
-export const permissionDenied = (detail = 'You do not have permission to perform this action.', challenge?: Challenge) =>
-  new AppError(403, 'permission_denied', detail, challenge ? { challenge } : {});
+export const permissionDenied = (
+  detail = 'You do not have permission to perform this action.',
+  challenge?: Challenge,
+) => new AppError(403, 'permission_denied', detail, challenge ? { challenge } : {});
 
 export const serviceUnavailable = (detail: string, cause?: unknown) =>
   new AppError(503, 'service_unavailable', detail, { cause, headers: { 'Retry-After': '1' } });
@@ -99,7 +101,9 @@ function fromBodyParser(err: unknown): AppError | undefined {
   if (typeof err !== 'object' || err === null || !('type' in err) || typeof err.type !== 'string') return undefined;
   switch (err.type) {
     case 'entity.parse.failed':
-      return new AppError(400, 'malformed_body', 'JSON parse error: the request body is not valid JSON.', { cause: err });
+      return new AppError(400, 'malformed_body', 'JSON parse error: the request body is not valid JSON.', {
+        cause: err,
+      });
     case 'entity.too.large':
       return new AppError(413, 'payload_too_large', 'Request body is larger than 16 KiB.', { cause: err });
     case 'encoding.unsupported':
@@ -131,18 +135,46 @@ function fromRouter(err: unknown): AppError | undefined {
  * crash shutdown, cannot connect now (57P0x), too many connections (53300), connection
  * exceptions (class 08). Node: the socket errors.
  */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', '57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_CODES = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  'P2028',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /** The same, as Prisma's driver adapter names them (`meta.driverAdapterError.cause.kind`, e.g. under a raw query's P2010). */
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** pg and pg-pool errors that carry no code, known by their fixed wording. */
-const UNAVAILABLE_MESSAGE = /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Can't reach database server)/;
+const UNAVAILABLE_MESSAGE =
+  /(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Can't reach database server)/;
 
-const isUnavailableCode = (code: unknown) => typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
+const isUnavailableCode = (code: unknown) =>
+  typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
 
 /** True when `err` (or a cause of it) says the database cannot be reached: a 503, not a 500. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, meta, message } = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } }; message?: unknown };
+  for (
+    let e = err, depth = 0;
+    typeof e === 'object' && e !== null && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const { code, meta, message } = e as {
+      code?: unknown;
+      meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } };
+      message?: unknown;
+    };
     if (isUnavailableCode(code)) return true;
     const adapter = meta?.driverAdapterError?.cause;
     if (adapter && (UNAVAILABLE_KINDS.has(String(adapter.kind)) || isUnavailableCode(adapter.code))) return true;
@@ -155,7 +187,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isDatabaseUnavailable(err)) return serviceUnavailable('The database is unreachable; try again shortly.', err);
-  return fromBodyParser(err) ?? fromRouter(err) ?? new AppError(500, 'internal_error', 'Internal server error.', { cause: err });
+  return (
+    fromBodyParser(err) ??
+    fromRouter(err) ??
+    new AppError(500, 'internal_error', 'Internal server error.', { cause: err })
+  );
 }
 
 /** Writes `err` as the contract's error body. The only function that sends an error. */
@@ -163,7 +199,9 @@ export function sendError(req: Request, res: Response, err: AppError): void {
   const body: Record<string, unknown> = { id: req.id, status_code: err.status, code: err.code, detail: err.detail };
   if (err.status === 400 && err.options.fields) body.validation_errors = err.options.fields;
   for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
-  if (err.status === 401) res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge ?? { scheme: 'Bearer' }));
-  else if (err.status === 403 && err.options.challenge) res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge));
+  if (err.status === 401)
+    res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge ?? { scheme: 'Bearer' }));
+  else if (err.status === 403 && err.options.challenge)
+    res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge));
   res.status(err.status).json(body);
 }

@@ -28,7 +28,8 @@ export const randomToken = (bytes: number) => randomBytes(bytes).toString('base6
 export const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /** HMAC-SHA256 of `message` under `key`, as base64url: a value bound to a secret. */
-export const hmacToken = (key: string, message: string) => createHmac('sha256', key).update(message).digest('base64url');
+export const hmacToken = (key: string, message: string) =>
+  createHmac('sha256', key).update(message).digest('base64url');
 
 /**
  * Keyed tags: HMAC-SHA256 under a key derived (HKDF) from LATCHKEY_SECRET_KEY. A value that

@@ -58,7 +58,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
 async function start(config: Config, logger: Logger, lock: DataDirLock | undefined): Promise<RunningServer> {
   const secretKey = await resolveSecretKey(config);
-  if (secretKey.source === 'generated') logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
+  if (secretKey.source === 'generated')
+    logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
   const migrations = await readMigrations();
   let services: Services | undefined;
   let opened: OpenDatabase | undefined;
@@ -85,7 +86,10 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
     opened = await openDatabase(config, logger, { signal: aborter.signal });
     const db = opened.database;
     const applied = await db.withClient((client) => migrate(client, migrations));
-    logger.info({ applied, total: migrations.length }, applied.length ? 'migrations applied' : 'database schema up to date');
+    logger.info(
+      { applied, total: migrations.length },
+      applied.length ? 'migrations applied' : 'database schema up to date',
+    );
     if (config.admin) {
       const created = await bootstrapFirstOwner(db.prisma, {
         email: config.admin.email,
@@ -93,15 +97,43 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
         organization: config.admin.organization,
         settings: config.defaultOrgSettings,
       });
-      if (created) logger.info({ userId: created.user.id, organizationId: created.organization.id }, 'created the first organization and its owner');
+      if (created)
+        logger.info(
+          { userId: created.user.id, organizationId: created.organization.id },
+          'created the first organization and its owner',
+        );
     }
-    const keys = await KeyRing.open({ prisma: db.prisma, box: new SecretBox(secretKey.value), logger, alg: config.jwt.alg, verifiedCacheSize: config.authCacheSize });
+    const keys = await KeyRing.open({
+      prisma: db.prisma,
+      box: new SecretBox(secretKey.value),
+      logger,
+      alg: config.jwt.alg,
+      verifiedCacheSize: config.authCacheSize,
+    });
     usage = new UsageRecorder(db.prisma, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
-    live = await openLiveState({ database: db, embedded: opened.embedded, keys, cacheSize: config.authCacheSize, logger, signal: aborter.signal });
-    const unkeyedLegacyLookups = new PerMinuteLimit(UNKEYED_LEGACY_LOOKUPS_PER_MINUTE, Date.now, 'legacy tokens of the old format looked up');
-    services = { database: db, keys, usage, state: live.state, tags: new Tagger(secretKey.value), unkeyedLegacyLookups };
+    live = await openLiveState({
+      database: db,
+      embedded: opened.embedded,
+      keys,
+      cacheSize: config.authCacheSize,
+      logger,
+      signal: aborter.signal,
+    });
+    const unkeyedLegacyLookups = new PerMinuteLimit(
+      UNKEYED_LEGACY_LOOKUPS_PER_MINUTE,
+      Date.now,
+      'legacy tokens of the old format looked up',
+    );
+    services = {
+      database: db,
+      keys,
+      usage,
+      state: live.state,
+      tags: new Tagger(secretKey.value),
+      unkeyedLegacyLookups,
+    };
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.

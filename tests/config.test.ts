@@ -55,7 +55,9 @@ describe('loadConfig', () => {
     const err = problem({ LATCHKEY_SECRET_KEY: 'hunter2-too-short' });
     expect(err.variable).toBe('LATCHKEY_SECRET_KEY');
     expect(err.message).not.toContain('hunter2');
-    expect(problem({ LATCHKEY_ADMIN_EMAIL: 'a@b.co', LATCHKEY_ADMIN_PASSWORD: 'short' }).message).not.toContain('short"');
+    expect(problem({ LATCHKEY_ADMIN_EMAIL: 'a@b.co', LATCHKEY_ADMIN_PASSWORD: 'short' }).message).not.toContain(
+      'short"',
+    );
   });
 
   it('takes an external database with its secret key, and an admin to bootstrap', () => {
@@ -68,6 +70,10 @@ describe('loadConfig', () => {
     });
     expect(config.databaseUrl).toBe('postgresql://u:p@db:5432/latchkey');
     expect(config.issuer).toBe('https://auth.example.com');
-    expect(config.admin).toEqual({ email: 'admin@example.com', password: 'correct horse', organization: 'Default organization' });
+    expect(config.admin).toEqual({
+      email: 'admin@example.com',
+      password: 'correct horse',
+      organization: 'Default organization',
+    });
   });
 });

@@ -4,7 +4,10 @@ import type { Prisma, Session } from '../generated/prisma/client';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-export function insertSession(prisma: Db, session: Pick<Session, 'id' | 'tokenHash' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>): Promise<Session> {
+export function insertSession(
+  prisma: Db,
+  session: Pick<Session, 'id' | 'tokenHash' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>,
+): Promise<Session> {
   return prisma.session.create({ data: session });
 }
 

@@ -45,7 +45,10 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
   const checked = await verifyAccess(token, verifyOptions(ctx));
   if (checked.kind === 'pat') {
-    throw tokenError('refresh_token_as_access', 'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.');
+    throw tokenError(
+      'refresh_token_as_access',
+      'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.',
+    );
   }
   const { claims } = checked;
   const userId = Number(claims.user_id);
@@ -54,20 +57,45 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
   if (claims.pat !== undefined) {
     const held = await ctx.state.pat(claims.pat);
     const pat = held?.credential;
-    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId) throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
+    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId)
+      throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
     if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
     // Capped by its PAT's current role too: a PAT lowered after the refresh lowers its tokens.
     const { role, user } = standing(held.holder, 'pat', lower(claims.role, pat.role), tokenError);
     ctx.usage.touch('pat', claims.pat);
-    return { userId, organizationId, role, user, credential: { kind: 'pat_access', pat: claims.pat }, scheme: 'Bearer' };
+    return {
+      userId,
+      organizationId,
+      role,
+      user,
+      credential: { kind: 'pat_access', pat: claims.pat },
+      scheme: 'Bearer',
+    };
   }
   const held = await ctx.state.session(claims.sid!);
   const session = held?.credential;
-  if (!session || session.ended || session.expiresAt <= ctx.clock() || session.userId !== userId || session.organizationId !== organizationId) {
-    throw await missing(ctx, userId, tokenError('session_ended', 'The session this token was issued for has ended; log in again.'));
+  if (
+    !session ||
+    session.ended ||
+    session.expiresAt <= ctx.clock() ||
+    session.userId !== userId ||
+    session.organizationId !== organizationId
+  ) {
+    throw await missing(
+      ctx,
+      userId,
+      tokenError('session_ended', 'The session this token was issued for has ended; log in again.'),
+    );
   }
   const { role, user } = standing(held.holder, 'login', claims.role, tokenError);
-  return { userId, organizationId, role, user, credential: { kind: 'login_access', sid: claims.sid! }, scheme: 'Bearer' };
+  return {
+    userId,
+    organizationId,
+    role,
+    user,
+    credential: { kind: 'login_access', sid: claims.sid! },
+    scheme: 'Bearer',
+  };
 }
 
 const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
@@ -76,15 +104,25 @@ const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has 
 async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
   const parts = SESSION_VALUE.exec(value);
   // A cookie this deployment did not make costs no lookup.
-  const held = parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
+  const held =
+    parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
   const row = held?.credential;
-  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock()) throw sessionEnded();
+  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock())
+    throw sessionEnded();
   if (!SAFE_METHODS.has(req.method)) {
     const header = req.get(CSRF_HEADER);
-    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!))) throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
+    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!)))
+      throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
   }
   const { role, user } = standing(held.holder, 'session', undefined, () => sessionEnded());
-  return { userId: row.userId, organizationId: row.organizationId, role, user, credential: { kind: 'session', sid: parts![1]! }, scheme: 'Session' };
+  return {
+    userId: row.userId,
+    organizationId: row.organizationId,
+    role,
+    user,
+    credential: { kind: 'session', sid: parts![1]! },
+    scheme: 'Session',
+  };
 }
 
 /** The request's principal; 401 when it carries no credentials or bad ones. */
@@ -135,7 +173,15 @@ export function requireAuth(context: () => Context): RequestHandler {
     req.principal = principal;
     if (principal.credential.kind === 'legacy') {
       res.setHeader('Deprecation', LEGACY_DEPRECATED);
-      ctx.logger.info({ reqId: req.id, userId: principal.userId, organizationId: principal.organizationId, endpoint: `${req.method} ${req.baseUrl}${req.path}` }, 'legacy token used');
+      ctx.logger.info(
+        {
+          reqId: req.id,
+          userId: principal.userId,
+          organizationId: principal.organizationId,
+          endpoint: `${req.method} ${req.baseUrl}${req.path}`,
+        },
+        'legacy token used',
+      );
     }
     next();
   };

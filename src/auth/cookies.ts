@@ -13,14 +13,19 @@ export function readCookie(req: Request, name: string): string | undefined {
   if (!header) return undefined;
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (eq > 0 && pair.slice(0, eq).trim() === name)
+      return pair
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
   }
   return undefined;
 }
 
 const NONCE_BYTES = 16;
 const TAG_BYTES = 16;
-const sessionTag = (tags: Tagger, sid: string, nonce: Buffer) => tags.tag('session cookie', `${sid}.${nonce.toString('hex')}`).subarray(0, TAG_BYTES);
+const sessionTag = (tags: Tagger, sid: string, nonce: Buffer) =>
+  tags.tag('session cookie', `${sid}.${nonce.toString('hex')}`).subarray(0, TAG_BYTES);
 
 /**
  * A session's cookie secret (32 bytes, 43 base64url characters): 16 random bytes and a keyed
@@ -34,7 +39,10 @@ export function newSessionSecret(tags: Tagger, sid: string): string {
 /** True when `secret` is one this deployment made for session `sid` (says nothing of whether it is live). */
 export function isOurSessionSecret(tags: Tagger, sid: string, secret: string): boolean {
   const bytes = Buffer.from(secret, 'base64url');
-  return bytes.length === NONCE_BYTES + TAG_BYTES && timingSafeEqual(bytes.subarray(NONCE_BYTES), sessionTag(tags, sid, bytes.subarray(0, NONCE_BYTES)));
+  return (
+    bytes.length === NONCE_BYTES + TAG_BYTES &&
+    timingSafeEqual(bytes.subarray(NONCE_BYTES), sessionTag(tags, sid, bytes.subarray(0, NONCE_BYTES)))
+  );
 }
 
 /**
@@ -44,7 +52,12 @@ export function isOurSessionSecret(tags: Tagger, sid: string, secret: string): b
  */
 export const csrfTokenFor = (sessionSecret: string) => hmacToken(sessionSecret, 'latchkey csrf token');
 
-export function setSessionCookies(res: Response, values: { session: string; csrf: string }, maxAgeMs: number, secure: boolean): void {
+export function setSessionCookies(
+  res: Response,
+  values: { session: string; csrf: string },
+  maxAgeMs: number,
+  secure: boolean,
+): void {
   res.cookie(SESSION_COOKIE, values.session, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
   // Readable by the page, which echoes it in X-CSRFToken (Django's names; the value is bound to the session).
   res.cookie(CSRF_COOKIE, values.csrf, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });

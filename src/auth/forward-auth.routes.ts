@@ -13,7 +13,11 @@ export function forwardAuthRouter(context: () => Context): Router {
   router.all('/api/auth/verify', requireAuth(context), (req, res) => {
     const principal = principalOf(req);
     noStore(res)
-      .set({ 'X-Auth-User-Id': String(principal.userId), 'X-Auth-Org-Id': String(principal.organizationId), 'X-Auth-Role': principal.role })
+      .set({
+        'X-Auth-User-Id': String(principal.userId),
+        'X-Auth-Org-Id': String(principal.organizationId),
+        'X-Auth-Role': principal.role,
+      })
       .status(200)
       .end();
   });

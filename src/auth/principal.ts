@@ -21,8 +21,14 @@ export interface Principal {
 }
 
 /** 403 for a caller who is who they say but may not do this; Bearer callers get RFC 6750's insufficient_scope. */
-export function forbidden(principal: Principal, detail = 'You do not have permission to perform this action.'): AppError {
-  return permissionDenied(detail, principal.scheme === 'Bearer' ? { scheme: 'Bearer', error: 'insufficient_scope', description: detail } : undefined);
+export function forbidden(
+  principal: Principal,
+  detail = 'You do not have permission to perform this action.',
+): AppError {
+  return permissionDenied(
+    detail,
+    principal.scheme === 'Bearer' ? { scheme: 'Bearer', error: 'insufficient_scope', description: detail } : undefined,
+  );
 }
 
 /** A credential's kind, as far as {@link standing} cares. Login tokens and sessions are not API tokens. */
@@ -43,11 +49,18 @@ export const LEGACY_DISABLED_DETAIL =
  * of its own role and the user's current membership role, so a demotion applies at once) and
  * the user it acts as.
  */
-export function standing(holder: Holder, kind: CredentialKind, credentialRole: Role | undefined, refuse: Refuse): { role: Role; user: UserRecord } {
+export function standing(
+  holder: Holder,
+  kind: CredentialKind,
+  credentialRole: Role | undefined,
+  refuse: Refuse,
+): { role: Role; user: UserRecord } {
   if (!holder.user) throw refuse('user_not_found', 'User not found');
   if (!holder.user.active) throw refuse('user_inactive', 'User is inactive');
-  if (!holder.role) throw refuse('not_a_member', 'User is no longer a member of the organization this token was issued for');
-  if (kind === 'pat' && !holder.policy?.apiTokensEnabled) throw refuse('token_type_disabled', 'Personal access tokens are disabled for this organization.');
+  if (!holder.role)
+    throw refuse('not_a_member', 'User is no longer a member of the organization this token was issued for');
+  if (kind === 'pat' && !holder.policy?.apiTokensEnabled)
+    throw refuse('token_type_disabled', 'Personal access tokens are disabled for this organization.');
   if (kind === 'legacy' && !holder.policy?.legacyEnabled) throw refuse('token_type_disabled', LEGACY_DISABLED_DETAIL);
   return { role: credentialRole === undefined ? holder.role : lower(credentialRole, holder.role), user: holder.user };
 }

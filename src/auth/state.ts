@@ -21,7 +21,16 @@ import type { Logger } from '../logger';
 import type { RevocationReason } from '../generated/prisma/client';
 import { randomHex } from '../secrets';
 import type { Role } from './roles';
-import { readLiveLegacy, readPat, readSession, readUser, type LegacyRow, type PatRow, type SessionRow, type UserRow } from './state.store';
+import {
+  readLiveLegacy,
+  readPat,
+  readSession,
+  readUser,
+  type LegacyRow,
+  type PatRow,
+  type SessionRow,
+  type UserRow,
+} from './state.store';
 
 export interface OrgPolicy {
   readonly apiTokensEnabled: boolean;
@@ -123,9 +132,25 @@ type HolderRow = PatRow | SessionRow | LegacyRow;
 
 function holderOf(row: HolderRow): Holder {
   return {
-    user: row.u_active === null ? undefined : userRecord({ is_active: row.u_active, email: row.u_email!, first_name: row.u_first_name!, last_name: row.u_last_name!, active_organization_id: row.u_active_organization_id }),
+    user:
+      row.u_active === null
+        ? undefined
+        : userRecord({
+            is_active: row.u_active,
+            email: row.u_email!,
+            first_name: row.u_first_name!,
+            last_name: row.u_last_name!,
+            active_organization_id: row.u_active_organization_id,
+          }),
     role: row.m_role ?? undefined,
-    policy: row.o_api_tokens_enabled === null ? undefined : { apiTokensEnabled: row.o_api_tokens_enabled, legacyEnabled: row.o_legacy_enabled!, accessTokenTtlSeconds: row.o_access_token_ttl_seconds! },
+    policy:
+      row.o_api_tokens_enabled === null
+        ? undefined
+        : {
+            apiTokensEnabled: row.o_api_tokens_enabled,
+            legacyEnabled: row.o_legacy_enabled!,
+            accessTokenTtlSeconds: row.o_access_token_ttl_seconds!,
+          },
   };
 }
 
@@ -218,7 +243,8 @@ export class AuthState {
     this.#syncs.set(id, arrived);
     try {
       // A marker that cannot be sent says something of the pool, not of the feed (its heartbeat watches that).
-      const sent = await this.prisma.$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`.then(
+      const sent = await this.prisma
+        .$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`.then(
         () => true,
         () => false,
       );
@@ -237,30 +263,45 @@ export class AuthState {
 
   /** A PAT (revoked or not) by jti, with its holder. */
   pat(jti: string): Promise<Held<PatRecord> | undefined> {
-    return this.#held('personal_access_tokens', jti, () => readPat(this.prisma, jti), (row) => ({
-      id: row.id,
-      userId: row.user_id,
-      organizationId: row.organization_id,
-      role: row.role,
-      familyId: row.family_id,
-      revokedReason: row.revoked_reason,
-    }));
+    return this.#held(
+      'personal_access_tokens',
+      jti,
+      () => readPat(this.prisma, jti),
+      (row) => ({
+        id: row.id,
+        userId: row.user_id,
+        organizationId: row.organization_id,
+        role: row.role,
+        familyId: row.family_id,
+        revokedReason: row.revoked_reason,
+      }),
+    );
   }
 
   /** A login session (ended or not) by id, with its holder. */
   session(id: string): Promise<Held<SessionRecord> | undefined> {
-    return this.#held('sessions', id, () => readSession(this.prisma, id), (row) => ({
-      userId: row.user_id,
-      organizationId: row.organization_id,
-      tokenHash: row.token_hash,
-      expiresAt: row.expires_at.getTime(),
-      ended: row.ended_at !== null,
-    }));
+    return this.#held(
+      'sessions',
+      id,
+      () => readSession(this.prisma, id),
+      (row) => ({
+        userId: row.user_id,
+        organizationId: row.organization_id,
+        tokenHash: row.token_hash,
+        expiresAt: row.expires_at.getTime(),
+        ended: row.ended_at !== null,
+      }),
+    );
   }
 
   /** A live legacy token by SHA-256, with its holder. A miss is never cached: anyone can mint misses. */
   legacy(tokenHash: string): Promise<Held<LegacyRecord> | undefined> {
-    return this.#held('legacy_tokens', tokenHash, () => readLiveLegacy(this.prisma, tokenHash), (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }));
+    return this.#held(
+      'legacy_tokens',
+      tokenHash,
+      () => readLiveLegacy(this.prisma, tokenHash),
+      (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }),
+    );
   }
 
   /** True when a live legacy token with this hash is cached (a request for it will cost no lookup). */
@@ -281,7 +322,12 @@ export class AuthState {
     return user;
   }
 
-  async #held<T extends CredentialTable, R extends HolderRow>(table: T, key: string, read: () => Promise<R | undefined>, credentialOf: (row: R) => Cached[T]): Promise<Held<Cached[T]> | undefined> {
+  async #held<T extends CredentialTable, R extends HolderRow>(
+    table: T,
+    key: string,
+    read: () => Promise<R | undefined>,
+    credentialOf: (row: R) => Cached[T],
+  ): Promise<Held<Cached[T]> | undefined> {
     const cached = (this.#caches[table] as LRUCache<string, Cached[T]>).get(key);
     const holder = cached && this.#cachedHolder(cached.userId, cached.organizationId);
     if (cached && holder) return { credential: cached, holder };
@@ -344,7 +390,12 @@ export async function openLiveState(options: {
   const handlers: ChangeFeedHandlers = {
     onChange(change) {
       state.apply(change);
-      if (change.table === 'signing_keys') keys.reload().catch((err: unknown) => logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed'));
+      if (change.table === 'signing_keys')
+        keys
+          .reload()
+          .catch((err: unknown) =>
+            logger.warn({ err: { message: (err as Error).message } }, 'reloading signing keys failed'),
+          );
     },
     async onListening() {
       await keys.reload();
@@ -357,7 +408,9 @@ export async function openLiveState(options: {
       logger.warn('change feed lost; answering from the database until it is back');
     },
   };
-  const feed = options.embedded ? await listenPooled(database.pool, handlers) : listenExternal(options.feedUrl ?? database.url, handlers, logger);
+  const feed = options.embedded
+    ? await listenPooled(database.pool, handlers)
+    : listenExternal(options.feedUrl ?? database.url, handlers, logger);
   state.onStall((reason) => feed.restart(reason));
   const { signal } = options;
   const aborted = new Promise<never>((_, reject) => {

@@ -19,7 +19,11 @@ export function readCounters(db: PrismaClient, keys: readonly string[], now: Dat
  * key without a live window starts a new one ending at its `windowEndsAt`. Keys are locked in
  * sorted order, so two concurrent failures sharing keys cannot deadlock.
  */
-export function countFailure(db: PrismaClient, counters: readonly { key: string; windowEndsAt: Date }[], now: Date): Promise<CounterRow[]> {
+export function countFailure(
+  db: PrismaClient,
+  counters: readonly { key: string; windowEndsAt: Date }[],
+  now: Date,
+): Promise<CounterRow[]> {
   return db.$queryRaw<CounterRow[]>`
     INSERT INTO login_throttle AS t (key, failures, window_ends_at)
     SELECT key, 1, ends FROM unnest(${counters.map((c) => c.key)}::text[], ${counters.map((c) => c.windowEndsAt)}::timestamptz[]) AS n(key, ends)

@@ -55,7 +55,9 @@ interface Counter {
 }
 
 const tooManyFailures = (wait: number) =>
-  new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+  new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, {
+    headers: { 'Retry-After': String(wait) },
+  });
 
 /**
  * The client a limit counts: an IPv4 address (IPv4-mapped ones too) as it is, an IPv6
@@ -70,8 +72,14 @@ function clientOf(ip: string): string {
   const groups = (part: string | undefined) => (part ? part.split(':') : []);
   const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
   const [head, tail] = address.split('::');
-  const full = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const full =
+    tail === undefined
+      ? groups(head)
+      : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**
@@ -80,7 +88,11 @@ function clientOf(ip: string): string {
  */
 function countersFor(ip: string, account: string): Counter[] {
   const client = clientOf(ip);
-  const counter = (scope: LoginScope, ...parts: string[]): Counter => ({ scope, key: `${scope}:${sha256Hex(JSON.stringify(parts))}`, limit: LOGIN_LIMITS[scope] });
+  const counter = (scope: LoginScope, ...parts: string[]): Counter => ({
+    scope,
+    key: `${scope}:${sha256Hex(JSON.stringify(parts))}`,
+    limit: LOGIN_LIMITS[scope],
+  });
   return [counter('account_client', account, client), counter('client', client), counter('account', account)];
 }
 
@@ -97,14 +109,27 @@ export class LoginThrottle {
    * is reached, in which case it throws 429 with Retry-After instead. `verify` answers
    * undefined for a failed login, which is then counted; a success writes nothing.
    */
-  async guard<T>(ctx: Context, ip: string, account: string, verify: () => Promise<T | undefined>): Promise<T | undefined> {
+  async guard<T>(
+    ctx: Context,
+    ip: string,
+    account: string,
+    verify: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const counters = countersFor(ip, account);
     // Held before reading and released only once a failure is written: an attempt is always
     // either under way or in the table, so of two concurrent attempts one counts the other.
     const others = counters.map((c) => this.#hold(c.key, +1) - 1);
     try {
       const now = ctx.clock();
-      const rows = new Map((await readCounters(ctx.prisma, counters.map((c) => c.key), new Date(now))).map((row) => [row.key, row]));
+      const rows = new Map(
+        (
+          await readCounters(
+            ctx.prisma,
+            counters.map((c) => c.key),
+            new Date(now),
+          )
+        ).map((row) => [row.key, row]),
+      );
       const wait = Math.max(0, ...counters.map((c, i) => waitFor(c, rows.get(c.key), others[i]!, now)));
       if (wait > 0) throw tooManyFailures(wait);
       const result = await verify();
@@ -127,19 +152,31 @@ export class LoginThrottle {
 function waitFor(counter: Counter, row: CounterRow | undefined, checking: number, now: number): number {
   const stored = row?.failures ?? 0;
   if (stored + checking < counter.limit.failures) return 0;
-  return row && stored >= counter.limit.failures ? Math.max(1, Math.ceil((row.window_ends_at.getTime() - now) / 1000)) : 1;
+  return row && stored >= counter.limit.failures
+    ? Math.max(1, Math.ceil((row.window_ends_at.getTime() - now) / 1000))
+    : 1;
 }
 
 async function failed(ctx: Context, counters: readonly Counter[]): Promise<void> {
   const now = ctx.clock();
-  const rows = await countFailure(ctx.prisma, counters.map((c) => ({ key: c.key, windowEndsAt: new Date(now + c.limit.windowSeconds * 1000) })), new Date(now));
+  const rows = await countFailure(
+    ctx.prisma,
+    counters.map((c) => ({ key: c.key, windowEndsAt: new Date(now + c.limit.windowSeconds * 1000) })),
+    new Date(now),
+  );
   for (const row of rows) {
     const counter = counters.find((c) => c.key === row.key)!;
-    if (row.failures === counter.limit.failures) ctx.logger.warn({ limit: counter.scope, failures: row.failures, windowSeconds: counter.limit.windowSeconds }, 'failed-login limit reached');
+    if (row.failures === counter.limit.failures)
+      ctx.logger.warn(
+        { limit: counter.scope, failures: row.failures, windowSeconds: counter.limit.windowSeconds },
+        'failed-login limit reached',
+      );
   }
   // Bounds the table: every failure that may add rows removes expired ones. Best effort: the
   // failure is counted, and the next one sweeps again.
-  await deleteExpired(ctx.prisma, new Date(now), SWEEP_BATCH).catch((err: unknown) => ctx.logger.warn({ err: { message: (err as Error).message } }, 'deleting expired failed-login windows failed'));
+  await deleteExpired(ctx.prisma, new Date(now), SWEEP_BATCH).catch((err: unknown) =>
+    ctx.logger.warn({ err: { message: (err as Error).message } }, 'deleting expired failed-login windows failed'),
+  );
 }
 
 /** Keys a {@link PerMinuteLimit} keeps at most; the least recently used go first. */
@@ -171,7 +208,12 @@ export class PerMinuteLimit {
     if (!window || window.resetAt <= now) this.#windows.set(key, (window = { count: 0, resetAt: now + 60_000 }));
     if (window.count >= this.limit) {
       const wait = Math.ceil((window.resetAt - now) / 1000);
-      throw new AppError(429, 'rate_limited', `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) } });
+      throw new AppError(
+        429,
+        'rate_limited',
+        `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
+        { headers: { 'Retry-After': String(wait) } },
+      );
     }
     window.count++;
   }

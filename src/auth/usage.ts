@@ -42,7 +42,10 @@ export class UsageRecorder {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];
     this.#pending.clear();
-    const rows = (kind: TokenKind) => batch.filter(([id]) => id.startsWith(`${kind}:`)).map(([id, at]) => ({ key: id.slice(kind.length + 1), at: new Date(at) }));
+    const rows = (kind: TokenKind) =>
+      batch
+        .filter(([id]) => id.startsWith(`${kind}:`))
+        .map(([id, at]) => ({ key: id.slice(kind.length + 1), at: new Date(at) }));
     try {
       const pats = rows('pat');
       const legacy = rows('legacy');
@@ -60,7 +63,10 @@ export class UsageRecorder {
       }
     } catch (err) {
       for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
-      this.logger.warn({ err: { message: (err as Error).message }, tokens: batch.length }, 'writing token last-used times failed; will retry');
+      this.logger.warn(
+        { err: { message: (err as Error).message }, tokens: batch.length },
+        'writing token last-used times failed; will retry',
+      );
     }
   }
 }

@@ -47,7 +47,11 @@ class UsageError extends Error {}
  * also gets the migrations this applied. The embedded one only if no other process holds its
  * data dir: a command beside a running server would write where that server never looks.
  */
-async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database, applied: string[]) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  config: Config,
+  logger: Logger,
+  fn: (db: Database, applied: string[]) => T | Promise<T>,
+): Promise<T> {
   const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
   try {
     const opened = await openDatabase(config, logger, { poolSize: 1 });
@@ -64,7 +68,12 @@ async function withDatabase<T>(config: Config, logger: Logger, fn: (db: Database
 
 /** `latchkey settings get|set --org ID [key=value ...]`: token policy as code, no UI needed. */
 async function settings(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { org: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { org: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   const [action, ...pairs] = positionals;
   if (!values.org || !/^\d+$/.test(values.org)) throw new UsageError('settings: --org ID is required');
   const organizationId = Number(values.org);
@@ -78,15 +87,23 @@ async function settings(config: Config, logger: Logger, args: string[]): Promise
       raw[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     const parsed = settingsPatch.safeParse(raw);
-    if (!parsed.success) throw new UsageError(`settings set: ${Object.entries(fieldErrors(parsed.error)).map(([k, m]) => `${k}: ${m.join(' ')}`).join('; ')}`);
+    if (!parsed.success)
+      throw new UsageError(
+        `settings set: ${Object.entries(fieldErrors(parsed.error))
+          .map(([k, m]) => `${k}: ${m.join(' ')}`)
+          .join('; ')}`,
+      );
     patch = parsed.data;
   } else if (action !== 'get' || pairs.length) {
     throw new UsageError('settings: get or set?');
   }
   return withDatabase(config, logger, async (db) => {
-    const result = action === 'set'
-      ? await applySettings(db.prisma, organizationId, patch, { actorUserId: null, via: 'cli' })
-      : await db.prisma.organization.findUnique({ where: { id: organizationId } }).then((org) => org && settingsOf(org));
+    const result =
+      action === 'set'
+        ? await applySettings(db.prisma, organizationId, patch, { actorUserId: null, via: 'cli' })
+        : await db.prisma.organization
+            .findUnique({ where: { id: organizationId } })
+            .then((org) => org && settingsOf(org));
     if (!result) throw new Error(`no organization ${organizationId}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
@@ -106,8 +123,14 @@ async function keys(config: Config, logger: Logger, args: string[]): Promise<num
         return 0;
       }
       case 'list': {
-        const rows = await db.prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' }, select: { kid: true, alg: true, state: true, createdAt: true, retiredAt: true } });
-        for (const row of rows) process.stdout.write(`${JSON.stringify({ kid: row.kid, alg: row.alg, state: row.state, created_at: row.createdAt, retired_at: row.retiredAt })}\n`);
+        const rows = await db.prisma.signingKey.findMany({
+          orderBy: { createdAt: 'asc' },
+          select: { kid: true, alg: true, state: true, createdAt: true, retiredAt: true },
+        });
+        for (const row of rows)
+          process.stdout.write(
+            `${JSON.stringify({ kid: row.kid, alg: row.alg, state: row.state, created_at: row.createdAt, retired_at: row.retiredAt })}\n`,
+          );
         return 0;
       }
       default:
@@ -152,16 +175,27 @@ async function serve(config: Config, logger: Logger): Promise<undefined> {
 }
 
 async function createAdmin(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, org: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, password: { type: 'string' }, org: { type: 'string' } },
+    strict: true,
+  });
   const missing = (['email', 'password', 'org'] as const).filter((name) => !values[name]);
   if (missing.length) throw new UsageError(`create-admin: missing --${missing.join(', --')}`);
   if (values.password!.length < 8) throw new UsageError('create-admin: --password must be at least 8 characters');
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
   const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
   const { organization, user } = await withDatabase(config, logger, (db) =>
-    createOrganizationWithOwner(db.prisma, { email: values.email!, passwordHash, organization: values.org!, settings: config.defaultOrgSettings }),
+    createOrganizationWithOwner(db.prisma, {
+      email: values.email!,
+      passwordHash,
+      organization: values.org!,
+      settings: config.defaultOrgSettings,
+    }),
   );
-  process.stdout.write(`${JSON.stringify({ user_id: user.id, email: user.email, organization: { id: organization.id, title: organization.title }, role: 'owner' })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ user_id: user.id, email: user.email, organization: { id: organization.id, title: organization.title }, role: 'owner' })}\n`,
+  );
   return 0;
 }
 

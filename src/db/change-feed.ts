@@ -32,7 +32,9 @@ function parse(payload: string | undefined): Change | undefined {
   try {
     const change = JSON.parse(payload ?? '') as Change;
     const { row } = change;
-    return typeof change.table === 'string' && typeof row === 'object' && row !== null && !Array.isArray(row) ? change : undefined;
+    return typeof change.table === 'string' && typeof row === 'object' && row !== null && !Array.isArray(row)
+      ? change
+      : undefined;
   } catch {
     return undefined;
   }
@@ -62,7 +64,10 @@ export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger
     try {
       handlers.onChange(change);
     } catch (err) {
-      logger.warn({ err: { message: (err as Error).message }, table: change.table }, 'change feed: could not apply a notification');
+      logger.warn(
+        { err: { message: (err as Error).message }, table: change.table },
+        'change feed: could not apply a notification',
+      );
       current?.drop('a notification could not be applied');
     }
   };
@@ -71,7 +76,12 @@ export function listenExternal(url: string, handlers: ChangeFeedHandlers, logger
 
   const run = async () => {
     for (let delay = 100; !closed; delay = Math.min(delay * 2, 2_000)) {
-      const client = new Client({ connectionString: url, application_name: 'latchkey-listen', connectionTimeoutMillis: 2_000, keepAlive: true });
+      const client = new Client({
+        connectionString: url,
+        application_name: 'latchkey-listen',
+        connectionTimeoutMillis: 2_000,
+        keepAlive: true,
+      });
       const heartbeatChannel = `latchkey_heartbeat_${randomBytes(8).toString('hex')}`;
       let heartbeat: NodeJS.Timeout | undefined;
       const lost = new Promise<string>((resolve) => {

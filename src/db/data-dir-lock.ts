@@ -18,7 +18,10 @@ const held = new Set<string>();
 
 export class DataDirInUseError extends Error {
   readonly code = 'data_dir_in_use';
-  constructor(readonly dataDir: string, readonly pid: number) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
     super(`the embedded database in ${dataDir} is in use by process ${pid}; stop it, or use the HTTP API`);
     this.name = 'DataDirInUseError';
   }
@@ -43,7 +46,8 @@ export function lockDataDir(dataDir: string, options: { shownAs: string; logger:
     if (content === undefined) continue; // released meanwhile
     const pid = parsePid(content);
     if (pid !== undefined && isRunning(pid)) throw new DataDirInUseError(options.shownAs, pid);
-    if (removeIfUnchanged(file, content)) options.logger.warn({ lockFile: file, pid: pid ?? content }, 'took over a stale lock on the data dir');
+    if (removeIfUnchanged(file, content))
+      options.logger.warn({ lockFile: file, pid: pid ?? content }, 'took over a stale lock on the data dir');
   }
   held.add(file);
 

@@ -41,7 +41,8 @@ export function describeUrl(url: string): string {
 function dropOnReadTimeout(client: PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const drop = (err: unknown) => {
-    if ((err as Error | undefined)?.message === 'Query read timeout') (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+    if ((err as Error | undefined)?.message === 'Query read timeout')
+      (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
   };
   (client as unknown as { query: typeof query }).query = (...args: unknown[]) => {
     const callback = args.at(-1);
@@ -91,9 +92,15 @@ export class Database {
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted) {
           await pool.end().catch(() => undefined);
-          throw new DatabaseUnavailableError(`database at ${describeUrl(url)} unreachable after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+          throw new DatabaseUnavailableError(
+            `database at ${describeUrl(url)} unreachable after ${attempt} attempts: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
-        logger.warn({ attempt, retryInMs: Math.min(delay, left), db: describeUrl(url), reason: (err as Error).message }, 'database not reachable yet; retrying');
+        logger.warn(
+          { attempt, retryInMs: Math.min(delay, left), db: describeUrl(url), reason: (err as Error).message },
+          'database not reachable yet; retrying',
+        );
         await sleep(Math.min(delay, left), undefined, { signal }).catch(() => undefined);
       }
     }

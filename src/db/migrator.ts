@@ -55,7 +55,10 @@ export const checksum = (sql: string | Buffer) => createHash('sha256').update(sq
 /** Reads `<dir>/<timestamp>_<name>/migration.sql`, in name order as Prisma does. */
 export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const bytes = await readFile(path.join(dir, name, 'migration.sql'));
@@ -65,7 +68,9 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
 }
 
 async function appliedRows(client: ClientBase): Promise<AppliedRow[] | undefined> {
-  const { rows: exists } = await client.query<{ ok: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`);
+  const { rows: exists } = await client.query<{ ok: boolean }>(
+    `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`,
+  );
   if (!exists[0]?.ok) return undefined;
   const { rows } = await client.query<AppliedRow>(
     'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
@@ -77,13 +82,21 @@ async function appliedRows(client: ClientBase): Promise<AppliedRow[] | undefined
 function plan(migrations: readonly Migration[], rows: readonly AppliedRow[]): Migration[] {
   const live = rows.filter((r) => r.rolled_back_at === null);
   const failed = live.find((r) => r.finished_at === null);
-  if (failed) throw new MigrationError(`migration ${failed.migration_name} failed earlier and was never finished; resolve it before migrating`);
+  if (failed)
+    throw new MigrationError(
+      `migration ${failed.migration_name} failed earlier and was never finished; resolve it before migrating`,
+    );
   const onDisk = new Map(migrations.map((m) => [m.name, m]));
   for (const row of live) {
     const migration = onDisk.get(row.migration_name);
-    if (!migration) throw new MigrationError(`migration ${row.migration_name} is applied in the database but missing from the migrations folder`);
+    if (!migration)
+      throw new MigrationError(
+        `migration ${row.migration_name} is applied in the database but missing from the migrations folder`,
+      );
     if (migration.checksum !== row.checksum) {
-      throw new MigrationError(`migration ${row.migration_name} was modified after it was applied (checksum ${row.checksum.slice(0, 12)}… in the database, ${migration.checksum.slice(0, 12)}… on disk)`);
+      throw new MigrationError(
+        `migration ${row.migration_name} was modified after it was applied (checksum ${row.checksum.slice(0, 12)}… in the database, ${migration.checksum.slice(0, 12)}… on disk)`,
+      );
     }
   }
   const applied = new Set(live.map((r) => r.migration_name));
@@ -108,7 +121,8 @@ export async function migrationStatus(client: ClientBase, migrations: readonly M
  */
 const MIGRATION_TIMEOUT_MS = 24 * 3600 * 1000;
 /** pg reads `query_timeout` from a query's config, though its types do not declare it. */
-const unbounded = (text: string, values?: unknown[]): QueryConfig => ({ text, values, query_timeout: MIGRATION_TIMEOUT_MS }) as QueryConfig;
+const unbounded = (text: string, values?: unknown[]): QueryConfig =>
+  ({ text, values, query_timeout: MIGRATION_TIMEOUT_MS }) as QueryConfig;
 
 /**
  * Brings the database up to date. Safe to run from several processes at once: they queue on
@@ -128,7 +142,10 @@ export async function migrate(client: ClientBase, migrations: readonly Migration
           [id, migration.checksum, migration.name],
         );
         await client.query(unbounded(migration.sql));
-        await client.query('UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1', [id]);
+        await client.query(
+          'UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1',
+          [id],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

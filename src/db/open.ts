@@ -16,9 +16,14 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
-export async function openDatabase(config: Config, logger: Logger, options: { poolSize?: number; signal?: AbortSignal } = {}): Promise<OpenDatabase> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  options: { poolSize?: number; signal?: AbortSignal } = {},
+): Promise<OpenDatabase> {
   const embedded = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, config.db.embeddedPort);
-  if (embedded) logger.info({ dataDir: embedded.dataDir, db: describeUrl(embedded.url) }, 'embedded database (PGlite) started');
+  if (embedded)
+    logger.info({ dataDir: embedded.dataDir, db: describeUrl(embedded.url) }, 'embedded database (PGlite) started');
   try {
     const database = await Database.connect(config.databaseUrl ?? embedded!.url, {
       // PGlite serves one connection at a time.

@@ -32,7 +32,11 @@ export function healthRouter(deps: AppDeps): Router {
       if (!db) throw serviceUnavailable('Database is not connected yet.');
       let status;
       try {
-        status = await withTimeout(db.withClient((client) => migrationStatus(client, deps.migrations)), READINESS_TIMEOUT_MS, 'readiness check');
+        status = await withTimeout(
+          db.withClient((client) => migrationStatus(client, deps.migrations)),
+          READINESS_TIMEOUT_MS,
+          'readiness check',
+        );
       } catch (err) {
         throw serviceUnavailable('Database is unreachable.', err);
       }
@@ -52,7 +56,10 @@ export function healthRouter(deps: AppDeps): Router {
           `latchkey_change_feed_up ${services?.state.live ? 1 : 0}`,
           '# TYPE latchkey_auth_cache_entries gauge',
           `latchkey_auth_cache_entries ${services?.state.size ?? 0}`,
-          ...Object.entries(process.memoryUsage()).flatMap(([kind, bytes]) => [`# TYPE nodejs_memory_${kind}_bytes gauge`, `nodejs_memory_${kind}_bytes ${bytes}`]),
+          ...Object.entries(process.memoryUsage()).flatMap(([kind, bytes]) => [
+            `# TYPE nodejs_memory_${kind}_bytes gauge`,
+            `nodejs_memory_${kind}_bytes ${bytes}`,
+          ]),
         ];
         res.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
       },

@@ -21,10 +21,18 @@ export function bodyParsers(req: Request, res: Response, next: NextFunction): vo
     return;
   }
   if (!req.is(ACCEPTED_TYPES)) {
-    next(new AppError(415, 'unsupported_media_type', `Unsupported media type "${req.get('content-type') ?? ''}" in request.`));
+    next(
+      new AppError(
+        415,
+        'unsupported_media_type',
+        `Unsupported media type "${req.get('content-type') ?? ''}" in request.`,
+      ),
+    );
     return;
   }
-  (req.is(['application/x-www-form-urlencoded']) ? form : json)(req, res, (err?: unknown) => next(err === undefined ? undefined : undecodable(err)));
+  (req.is(['application/x-www-form-urlencoded']) ? form : json)(req, res, (err?: unknown) =>
+    next(err === undefined ? undefined : undecodable(err)),
+  );
 }
 
 /**
@@ -34,5 +42,9 @@ export function bodyParsers(req: Request, res: Response, next: NextFunction): vo
  */
 function undecodable(err: unknown): unknown {
   const typed = typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string';
-  return typed ? err : new AppError(400, 'malformed_body', 'The request body could not be decoded with its Content-Encoding.', { cause: err });
+  return typed
+    ? err
+    : new AppError(400, 'malformed_body', 'The request body could not be decoded with its Content-Encoding.', {
+        cause: err,
+      });
 }

@@ -35,7 +35,10 @@ export function requestContext(logger: Logger) {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const path = redactPath(req.originalUrl.split('?', 1)[0]!);
-      logger.info({ reqId: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      logger.info(
+        { reqId: req.id, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 100) / 100 },
+        'request',
+      );
     });
     next();
   };

@@ -23,5 +23,7 @@ export function route(router: Router, path: string, handlers: Partial<Record<Met
     res.setHeader('Allow', allow);
     res.status(204).end();
   });
-  r.all((req, _res, next) => next(new AppError(405, 'method_not_allowed', `Method "${req.method}" not allowed.`, { headers: { Allow: allow } })));
+  r.all((req, _res, next) =>
+    next(new AppError(405, 'method_not_allowed', `Method "${req.method}" not allowed.`, { headers: { Allow: allow } })),
+  );
 }

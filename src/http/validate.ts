@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { notFound, validationError } from '../errors';
 
-const requiredOr = (otherwise: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'This field is required.' : otherwise);
+const requiredOr = (otherwise: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? 'This field is required.' : otherwise;
 
 /**
  * A required string that Postgres can store: no NUL (Django REST framework refuses one in every
@@ -26,7 +27,9 @@ export function text(max?: number) {
 /** An integer, from JSON or from a form's digits. */
 export const integer = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/, 'A valid integer is required.')], { error: requiredOr('A valid integer is required.') })
+    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/, 'A valid integer is required.')], {
+      error: requiredOr('A valid integer is required.'),
+    })
     .transform(Number)
     .pipe(
       z
@@ -46,7 +49,10 @@ const quoted = (value: unknown) => {
 };
 
 export const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: (issue) => (issue.input === undefined ? 'This field is required.' : `${quoted(issue.input)} is not a valid choice.`) });
+  z.enum(values, {
+    error: (issue) =>
+      issue.input === undefined ? 'This field is required.' : `${quoted(issue.input)} is not a valid choice.`,
+  });
 
 /** Parses `body` (undefined counts as `{}`) or throws a 400 with every field's messages. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
@@ -70,7 +76,8 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(key, 'Unknown field.');
     else if (issue.path.length) add(String(issue.path[0]), issue.message);
-    else add('non_field_errors', issue.code === 'invalid_type' ? 'Invalid data. Expected a dictionary.' : issue.message);
+    else
+      add('non_field_errors', issue.code === 'invalid_type' ? 'Invalid data. Expected a dictionary.' : issue.message);
   }
   // fromEntries defines own properties, so even `__proto__` becomes a field like any other.
   return Object.fromEntries(fields);

@@ -2,7 +2,15 @@
  * Key pairs (or HS256 secrets) for each supported algorithm, and their at-rest form:
  * PKCS#8 DER (raw bytes for HS256) sealed by {@link SecretBox}, the public half as a JWK.
  */
-import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import type { JwtAlgorithm } from '../config';
 
@@ -29,14 +37,25 @@ function generatePair(alg: Exclude<JwtAlgorithm, 'HS256'>): { privateKey: KeyObj
 async function publicJwkOf(alg: JwtAlgorithm, publicKey: KeyObject, kid?: string): Promise<JsonWebKey> {
   const jwk = publicKey.export({ format: 'jwk' });
   // kid is the RFC 7638 thumbprint: stable, and derivable by anyone holding the key.
-  return { ...jwk, kid: kid ?? (await calculateJwkThumbprint(jwk as Parameters<typeof calculateJwkThumbprint>[0])), alg, use: 'sig' };
+  return {
+    ...jwk,
+    kid: kid ?? (await calculateJwkThumbprint(jwk as Parameters<typeof calculateJwkThumbprint>[0])),
+    alg,
+    use: 'sig',
+  };
 }
 
 export async function generateKeyMaterial(alg: JwtAlgorithm): Promise<KeyMaterial> {
   if (alg === 'HS256') {
     // RFC 7518 §3.2: at least as many bits as the hash output.
     const secret = createSecretKey(randomBytes(32));
-    return { kid: randomBytes(16).toString('base64url'), alg, signKey: secret, verifyKey: secret, publicJwk: undefined };
+    return {
+      kid: randomBytes(16).toString('base64url'),
+      alg,
+      signKey: secret,
+      verifyKey: secret,
+      publicJwk: undefined,
+    };
   }
   const { privateKey, publicKey } = generatePair(alg);
   const publicJwk = await publicJwkOf(alg, publicKey);
@@ -45,7 +64,9 @@ export async function generateKeyMaterial(alg: JwtAlgorithm): Promise<KeyMateria
 
 /** The bytes to seal: PKCS#8 DER, or the raw HS256 secret. */
 export function exportPrivate(material: KeyMaterial): Buffer {
-  return material.alg === 'HS256' ? material.signKey.export() : material.signKey.export({ format: 'der', type: 'pkcs8' });
+  return material.alg === 'HS256'
+    ? material.signKey.export()
+    : material.signKey.export({ format: 'der', type: 'pkcs8' });
 }
 
 export function importVerifyKey(alg: JwtAlgorithm, publicJwk: JsonWebKey | null, openPrivate: () => Buffer): KeyObject {
@@ -55,5 +76,7 @@ export function importVerifyKey(alg: JwtAlgorithm, publicJwk: JsonWebKey | null,
 }
 
 export function importSignKey(alg: JwtAlgorithm, sealedOpen: Buffer): KeyObject {
-  return alg === 'HS256' ? createSecretKey(sealedOpen) : createPrivateKey({ key: sealedOpen, format: 'der', type: 'pkcs8' });
+  return alg === 'HS256'
+    ? createSecretKey(sealedOpen)
+    : createPrivateKey({ key: sealedOpen, format: 'der', type: 'pkcs8' });
 }

@@ -12,7 +12,15 @@ import type { PrismaClient } from '../db/database';
 import type { Logger } from '../logger';
 import { KEY_RETIREMENT_GRACE_SECONDS } from '../limits';
 import { exportPrivate, generateKeyMaterial, importSignKey, importVerifyKey } from './key-material';
-import { findSigningKey, findUsableKeys, insertSigningKey, retireUnneededKeys, withKeysLock, type SigningKey, type Tx } from './keys.store';
+import {
+  findSigningKey,
+  findUsableKeys,
+  insertSigningKey,
+  retireUnneededKeys,
+  withKeysLock,
+  type SigningKey,
+  type Tx,
+} from './keys.store';
 import type { SecretBox } from './secret-box';
 
 /** An unknown kid reloads the keys from the database at most this often. */
@@ -51,7 +59,12 @@ async function insertNewKey(tx: Tx, box: SecretBox, alg: JwtAlgorithm, now: Date
 }
 
 /** `latchkey keys rotate`: a new signing key; the old one verifies on. Retires what it can. */
-export async function rotateSigningKey(prisma: PrismaClient, box: SecretBox, alg: JwtAlgorithm, now = new Date()): Promise<{ key: SigningKey; retired: string[] }> {
+export async function rotateSigningKey(
+  prisma: PrismaClient,
+  box: SecretBox,
+  alg: JwtAlgorithm,
+  now = new Date(),
+): Promise<{ key: SigningKey; retired: string[] }> {
   return withKeysLock(prisma, async (tx) => {
     const key = await insertNewKey(tx, box, alg, now);
     return { key, retired: await retireUnneededKeys(tx, now, KEY_RETIREMENT_GRACE_SECONDS) };
@@ -81,7 +94,10 @@ export class KeyRing {
       const current = await findSigningKey(tx);
       if (current?.alg === options.alg) return;
       const key = await insertNewKey(tx, options.box, options.alg, now);
-      options.logger.info({ kid: key.kid, alg: key.alg, previous: current?.kid }, current ? 'signing algorithm changed; new signing key generated' : 'signing key generated');
+      options.logger.info(
+        { kid: key.kid, alg: key.alg, previous: current?.kid },
+        current ? 'signing algorithm changed; new signing key generated' : 'signing key generated',
+      );
     });
     const ring = new KeyRing(options);
     await ring.reload();
@@ -103,10 +119,21 @@ export class KeyRing {
     for (const row of rows) {
       const known = this.#verifiers.get(row.kid);
       const open = () => box.open(row.privateKeyEncrypted, `signing key ${row.kid}`);
-      verifiers.set(row.kid, known ?? { kid: row.kid, alg: row.alg, key: importVerifyKey(row.alg, row.publicJwk as JsonWebKey | null, open) });
+      verifiers.set(
+        row.kid,
+        known ?? {
+          kid: row.kid,
+          alg: row.alg,
+          key: importVerifyKey(row.alg, row.publicJwk as JsonWebKey | null, open),
+        },
+      );
     }
     if (this.#signer?.kid !== signing.kid) {
-      this.#signer = { kid: signing.kid, alg: signing.alg, key: importSignKey(signing.alg, box.open(signing.privateKeyEncrypted, `signing key ${signing.kid}`)) };
+      this.#signer = {
+        kid: signing.kid,
+        alg: signing.alg,
+        key: importSignKey(signing.alg, box.open(signing.privateKeyEncrypted, `signing key ${signing.kid}`)),
+      };
     }
     // A key that stopped verifying takes the signatures it vouched for with it.
     if ([...this.#verifiers.keys()].some((kid) => !verifiers.has(kid))) this.#verified.clear();

@@ -9,7 +9,10 @@ const KEYS_LOCK_KEY = 0x4c4b_0002;
 
 /** Newest first. Retired keys verify nothing and are left out. */
 export function findUsableKeys(prisma: PrismaClient | Tx): Promise<SigningKey[]> {
-  return prisma.signingKey.findMany({ where: { state: { in: ['signing', 'verifying'] } }, orderBy: { createdAt: 'desc' } });
+  return prisma.signingKey.findMany({
+    where: { state: { in: ['signing', 'verifying'] } },
+    orderBy: { createdAt: 'desc' },
+  });
 }
 
 /** Runs `fn` in a transaction holding the signing-keys lock. */
@@ -25,10 +28,20 @@ export function findSigningKey(tx: Tx): Promise<SigningKey | null> {
 }
 
 /** Demotes the current signing key (if any) to verifying and inserts `key` as the signer. */
-export async function insertSigningKey(tx: Tx, key: Pick<SigningKey, 'kid' | 'alg' | 'publicJwk' | 'privateKeyEncrypted' | 'createdAt'>): Promise<SigningKey> {
+export async function insertSigningKey(
+  tx: Tx,
+  key: Pick<SigningKey, 'kid' | 'alg' | 'publicJwk' | 'privateKeyEncrypted' | 'createdAt'>,
+): Promise<SigningKey> {
   await tx.signingKey.updateMany({ where: { state: 'signing' }, data: { state: 'verifying' } });
   return tx.signingKey.create({
-    data: { kid: key.kid, alg: key.alg, publicJwk: key.publicJwk ?? undefined, privateKeyEncrypted: key.privateKeyEncrypted, createdAt: key.createdAt, state: 'signing' },
+    data: {
+      kid: key.kid,
+      alg: key.alg,
+      publicJwk: key.publicJwk ?? undefined,
+      privateKeyEncrypted: key.privateKeyEncrypted,
+      createdAt: key.createdAt,
+      state: 'signing',
+    },
   });
 }
 

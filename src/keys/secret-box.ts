@@ -32,14 +32,20 @@ export class SecretBox {
 
   open(sealed: Uint8Array, associatedData: string): Buffer {
     const box = Buffer.from(sealed);
-    if (box.length < 1 + IV_BYTES + TAG_BYTES || box[0] !== VERSION) throw new SecretBoxError(`unknown encrypted key format for ${associatedData}`);
+    if (box.length < 1 + IV_BYTES + TAG_BYTES || box[0] !== VERSION)
+      throw new SecretBoxError(`unknown encrypted key format for ${associatedData}`);
     const iv = box.subarray(1, 1 + IV_BYTES);
     const tag = box.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv).setAAD(Buffer.from(associatedData)).setAuthTag(tag);
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv)
+        .setAAD(Buffer.from(associatedData))
+        .setAuthTag(tag);
       return Buffer.concat([decipher.update(box.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
     } catch (err) {
-      throw new SecretBoxError(`cannot decrypt ${associatedData}: LATCHKEY_SECRET_KEY is not the key it was encrypted with`, { cause: err });
+      throw new SecretBoxError(
+        `cannot decrypt ${associatedData}: LATCHKEY_SECRET_KEY is not the key it was encrypted with`,
+        { cause: err },
+      );
     }
   }
 }

@@ -22,13 +22,15 @@ function base62(value: number, width: number): string {
 }
 
 const unkeyedChecksum = (body: string) => base62(crc32(`${LEGACY_PREFIX}${body}`), CHECKSUM_CHARS);
-const keyedChecksum = (tags: Tagger, body: string) => base62(tags.tag('legacy token', body).readUInt32BE(0), CHECKSUM_CHARS);
+const keyedChecksum = (tags: Tagger, body: string) =>
+  base62(tags.tag('legacy token', body).readUInt32BE(0), CHECKSUM_CHARS);
 
 export function generateLegacyToken(tags: Tagger): string {
   let body = '';
   while (body.length < RANDOM_CHARS) {
     // Rejection sampling: 248 = 4 × 62, so every character is equally likely.
-    for (const byte of randomBytes(RANDOM_CHARS)) if (byte < 248 && body.length < RANDOM_CHARS) body += ALPHABET[byte % 62];
+    for (const byte of randomBytes(RANDOM_CHARS))
+      if (byte < 248 && body.length < RANDOM_CHARS) body += ALPHABET[byte % 62];
   }
   return `${LEGACY_PREFIX}${body}${keyedChecksum(tags, body)}`;
 }

@@ -15,7 +15,13 @@ export function legacyRouter(context: () => Context): Router {
   });
 
   route(router, '/api/current-user/reset-token', {
-    post: [auth, async (req, res) => void noStore(res).status(201).json({ token: await resetLegacy(context(), principalOf(req), req.ip) })],
+    post: [
+      auth,
+      async (req, res) =>
+        void noStore(res)
+          .status(201)
+          .json({ token: await resetLegacy(context(), principalOf(req), req.ip) }),
+    ],
   });
 
   return router;

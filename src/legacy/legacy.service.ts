@@ -12,7 +12,8 @@ import { generateLegacyToken, legacyHint, legacyTokenFormat } from './legacy-tok
 import { findLiveLegacy, replaceLegacy } from './legacy.store';
 
 /** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
-export const legacyError = (code: ErrorCode, detail: string) => new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
+export const legacyError = (code: ErrorCode, detail: string) =>
+  new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
 
 /** Resolves a legacy token to its principal. A malformed or mistyped token costs no lookup. */
 export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
@@ -26,9 +27,18 @@ export async function authenticateLegacy(ctx: Context, value: string): Promise<P
   if (!held) throw legacyError('token_invalid', 'Invalid token.');
   const token = held.credential;
   // Django REST framework's words for a missing or inactive user.
-  const { role, user } = standing(held.holder, 'legacy', undefined, (code, detail) => (code.startsWith('user_') ? legacyError('user_inactive', 'User inactive or deleted.') : legacyError(code, detail)));
+  const { role, user } = standing(held.holder, 'legacy', undefined, (code, detail) =>
+    code.startsWith('user_') ? legacyError('user_inactive', 'User inactive or deleted.') : legacyError(code, detail),
+  );
   ctx.usage.touch('legacy', token.id);
-  return { userId: token.userId, organizationId: token.organizationId, role, user, credential: { kind: 'legacy', tokenId: token.id }, scheme: 'Token' };
+  return {
+    userId: token.userId,
+    organizationId: token.organizationId,
+    role,
+    user,
+    credential: { kind: 'legacy', tokenId: token.id },
+    scheme: 'Token',
+  };
 }
 
 export interface LegacyDescription {
@@ -41,7 +51,8 @@ export interface LegacyDescription {
 export async function describeLegacy(ctx: Context, principal: Principal): Promise<LegacyDescription> {
   const live = await findLiveLegacy(ctx.prisma, principal.userId, principal.organizationId);
   return {
-    detail: 'Legacy tokens are shown only when created. POST /api/current-user/reset-token/ makes a new one and revokes this one.',
+    detail:
+      'Legacy tokens are shown only when created. POST /api/current-user/reset-token/ makes a new one and revokes this one.',
     hint: live?.hint ?? null,
     created_at: live?.createdAt.toISOString() ?? null,
   };
@@ -53,11 +64,30 @@ export async function resetLegacy(ctx: Context, principal: Principal, ip: string
   const now = new Date(ctx.clock());
   await ctx.prisma.$transaction(async (tx) => {
     // Serializes resets of one user in one organization.
-    if (!(await lockMembership(tx, principal.userId, principal.organizationId))) throw legacyError('not_a_member', 'You are not a member of this organization.');
-    const org = await tx.organization.findUniqueOrThrow({ where: { id: principal.organizationId }, select: { legacyApiTokensEnabled: true } });
-    if (!org.legacyApiTokensEnabled) throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
-    const { created, revoked } = await replaceLegacy(tx, { userId: principal.userId, organizationId: principal.organizationId, tokenHash: sha256Hex(token), hint: legacyHint(token), now });
-    await recordAudit(tx, { action: 'legacy_token.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'legacy_token', targetId: created.id, ip, details: { replaced: revoked } });
+    if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
+      throw legacyError('not_a_member', 'You are not a member of this organization.');
+    const org = await tx.organization.findUniqueOrThrow({
+      where: { id: principal.organizationId },
+      select: { legacyApiTokensEnabled: true },
+    });
+    if (!org.legacyApiTokensEnabled)
+      throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
+    const { created, revoked } = await replaceLegacy(tx, {
+      userId: principal.userId,
+      organizationId: principal.organizationId,
+      tokenHash: sha256Hex(token),
+      hint: legacyHint(token),
+      now,
+    });
+    await recordAudit(tx, {
+      action: 'legacy_token.created',
+      organizationId: principal.organizationId,
+      actorUserId: principal.userId,
+      targetType: 'legacy_token',
+      targetId: created.id,
+      ip,
+      details: { replaced: revoked },
+    });
   });
   await ctx.state.sync();
   return token;

@@ -9,17 +9,37 @@ export function findLiveLegacy(db: PrismaClient, userId: number, organizationId:
 }
 
 /** Revokes the user's live token in the organization (there is at most one) and stores the new one. */
-export async function replaceLegacy(tx: Tx, token: { userId: number; organizationId: number; tokenHash: string; hint: string; now: Date }): Promise<{ created: LegacyToken; revoked: number[] }> {
-  const live = await tx.legacyToken.findMany({ where: { userId: token.userId, organizationId: token.organizationId, revokedAt: null }, select: { id: true } });
+export async function replaceLegacy(
+  tx: Tx,
+  token: { userId: number; organizationId: number; tokenHash: string; hint: string; now: Date },
+): Promise<{ created: LegacyToken; revoked: number[] }> {
+  const live = await tx.legacyToken.findMany({
+    where: { userId: token.userId, organizationId: token.organizationId, revokedAt: null },
+    select: { id: true },
+  });
   await tx.legacyToken.updateMany({ where: { id: { in: live.map((row) => row.id) } }, data: { revokedAt: token.now } });
   const created = await tx.legacyToken.create({
-    data: { userId: token.userId, organizationId: token.organizationId, tokenHash: token.tokenHash, hint: token.hint, createdAt: token.now },
+    data: {
+      userId: token.userId,
+      organizationId: token.organizationId,
+      tokenHash: token.tokenHash,
+      hint: token.hint,
+      createdAt: token.now,
+    },
   });
   return { created, revoked: live.map((row) => row.id) };
 }
 
 /** Revokes one token of the organization if live; false otherwise. */
-export async function revokeLegacy(tx: Tx | PrismaClient, id: number, organizationId: number, now: Date): Promise<boolean> {
-  const { count } = await tx.legacyToken.updateMany({ where: { id, organizationId, revokedAt: null }, data: { revokedAt: now } });
+export async function revokeLegacy(
+  tx: Tx | PrismaClient,
+  id: number,
+  organizationId: number,
+  now: Date,
+): Promise<boolean> {
+  const { count } = await tx.legacyToken.updateMany({
+    where: { id, organizationId, revokedAt: null },
+    data: { revokedAt: now },
+  });
   return count === 1;
 }

@@ -28,7 +28,12 @@ export interface InventoryRow {
 }
 
 /** Every PAT and legacy token of the organization, newest first. Never a secret: none is stored. */
-export async function listOrgTokens(ctx: Context, principal: Principal, organizationId: number, page: Page): Promise<{ count: number; rows: InventoryRow[] }> {
+export async function listOrgTokens(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  page: Page,
+): Promise<{ count: number; rows: InventoryRow[] }> {
   requireAdmin(principal);
   const [{ count }] = await ctx.prisma.$queryRaw<[{ count: number }]>`
     SELECT ((SELECT count(*) FROM personal_access_tokens WHERE organization_id = ${organizationId})
@@ -52,17 +57,43 @@ export async function listOrgTokens(ctx: Context, principal: Principal, organiza
 }
 
 /** Revokes any token of the organization; 404 if it is not one or is already revoked. */
-export async function revokeOrgToken(ctx: Context, principal: Principal, organizationId: number, type: TokenType, id: number, ip: string | undefined): Promise<void> {
+export async function revokeOrgToken(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  type: TokenType,
+  id: number,
+  ip: string | undefined,
+): Promise<void> {
   requireAdmin(principal);
   const now = new Date(ctx.clock());
   await ctx.prisma.$transaction(async (tx) => {
     if (type === 'pat') {
-      const pat = await tx.personalAccessToken.findFirst({ where: { id, organizationId }, select: { id: true, userId: true } });
+      const pat = await tx.personalAccessToken.findFirst({
+        where: { id, organizationId },
+        select: { id: true, userId: true },
+      });
       if (!pat || !(await revokePat(tx, pat.id, 'revoked', now))) throw notFound();
-      await recordAudit(tx, { action: 'pat.revoked', organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: id, ip, details: { via: 'inventory', owner_user_id: pat.userId } });
+      await recordAudit(tx, {
+        action: 'pat.revoked',
+        organizationId,
+        actorUserId: principal.userId,
+        targetType: 'pat',
+        targetId: id,
+        ip,
+        details: { via: 'inventory', owner_user_id: pat.userId },
+      });
     } else {
       if (!(await revokeLegacy(tx, id, organizationId, now))) throw notFound();
-      await recordAudit(tx, { action: 'legacy_token.revoked', organizationId, actorUserId: principal.userId, targetType: 'legacy_token', targetId: id, ip, details: { via: 'inventory' } });
+      await recordAudit(tx, {
+        action: 'legacy_token.revoked',
+        organizationId,
+        actorUserId: principal.userId,
+        targetType: 'legacy_token',
+        targetId: id,
+        ip,
+        details: { via: 'inventory' },
+      });
     }
   });
   await ctx.state.sync();
@@ -70,6 +101,9 @@ export async function revokeOrgToken(ctx: Context, principal: Principal, organiz
 
 export async function listOrgAudit(ctx: Context, principal: Principal, organizationId: number, page: Page) {
   requireAdmin(principal);
-  const [count, rows] = await Promise.all([countAuditEvents(ctx.prisma, organizationId), listAuditEvents(ctx.prisma, organizationId, page.skip, page.size)]);
+  const [count, rows] = await Promise.all([
+    countAuditEvents(ctx.prisma, organizationId),
+    listAuditEvents(ctx.prisma, organizationId, page.skip, page.size),
+  ]);
   return { count, rows };
 }

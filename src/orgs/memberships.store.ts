@@ -24,7 +24,9 @@ export async function isMember(db: Tx | PrismaClient, userId: number, organizati
  * per user and organization (so the PAT limit holds under concurrency). False: not a member.
  */
 export async function lockMembership(tx: Tx, userId: number, organizationId: number): Promise<boolean> {
-  const rows = await tx.$queryRaw<unknown[]>`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} AND status = 'active' FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    unknown[]
+  >`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} AND status = 'active' FOR UPDATE`;
   return rows.length === 1;
 }
 
@@ -39,7 +41,12 @@ export function listMembers(db: PrismaClient, organizationId: number, skip: numb
     orderBy: { id: 'asc' },
     skip,
     take,
-    select: { role: true, status: true, createdAt: true, user: { select: { id: true, email: true, firstName: true, lastName: true, isActive: true } } },
+    select: {
+      role: true,
+      status: true,
+      createdAt: true,
+      user: { select: { id: true, email: true, firstName: true, lastName: true, isActive: true } },
+    },
   });
 }
 
@@ -58,7 +65,9 @@ export function listUserMemberships(db: PrismaClient, userId: number) {
  * owner is no owner yet.
  */
 export async function lockOwners(tx: Tx, organizationId: number): Promise<number[]> {
-  const rows = await tx.$queryRaw<{ user_id: number }[]>`SELECT user_id FROM memberships WHERE organization_id = ${organizationId} AND role = 'owner' AND status = 'active' FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    { user_id: number }[]
+  >`SELECT user_id FROM memberships WHERE organization_id = ${organizationId} AND role = 'owner' AND status = 'active' FOR UPDATE`;
   return rows.map((row) => row.user_id);
 }
 
@@ -67,7 +76,10 @@ export function findMembership(tx: Tx | PrismaClient, userId: number, organizati
   return tx.membership.findUnique({ where: { userId_organizationId: { userId, organizationId } } });
 }
 
-export function insertMembership(tx: Tx, m: { userId: number; organizationId: number; role: Role; status: MembershipStatus }) {
+export function insertMembership(
+  tx: Tx,
+  m: { userId: number; organizationId: number; role: Role; status: MembershipStatus },
+) {
   return tx.membership.create({ data: m });
 }
 
@@ -76,8 +88,16 @@ export function setRole(tx: Tx, userId: number, organizationId: number, role: Ro
 }
 
 /** Makes a pending membership active; undefined when there was none pending. */
-export async function activatePending(tx: Tx, userId: number, organizationId: number): Promise<{ role: Role } | undefined> {
-  const [row] = await tx.membership.updateManyAndReturn({ where: { userId, organizationId, status: 'pending' }, data: ACTIVE, select: { role: true } });
+export async function activatePending(
+  tx: Tx,
+  userId: number,
+  organizationId: number,
+): Promise<{ role: Role } | undefined> {
+  const [row] = await tx.membership.updateManyAndReturn({
+    where: { userId, organizationId, status: 'pending' },
+    data: ACTIVE,
+    select: { role: true },
+  });
   return row;
 }
 
@@ -90,6 +110,13 @@ export async function deletePending(tx: Tx, userId: number, organizationId: numb
 /** Deletes the membership; a user whose active organization it was moves to another of theirs (or none). */
 export async function deleteMembership(tx: Tx, userId: number, organizationId: number): Promise<void> {
   await tx.membership.delete({ where: { userId_organizationId: { userId, organizationId } } });
-  const next = await tx.membership.findFirst({ where: { userId, ...ACTIVE }, orderBy: { id: 'asc' }, select: { organizationId: true } });
-  await tx.user.updateMany({ where: { id: userId, activeOrganizationId: organizationId }, data: { activeOrganizationId: next?.organizationId ?? null } });
+  const next = await tx.membership.findFirst({
+    where: { userId, ...ACTIVE },
+    orderBy: { id: 'asc' },
+    select: { organizationId: true },
+  });
+  await tx.user.updateMany({
+    where: { id: userId, activeOrganizationId: organizationId },
+    data: { activeOrganizationId: next?.organizationId ?? null },
+  });
 }

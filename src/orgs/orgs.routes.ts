@@ -11,12 +11,27 @@ import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
 import { choice, idParam, parseBody, storableString, text } from '../http/validate';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
-import { acceptInvitation, actIn, addMember, changeRole, createOrganization, declineInvitation, getSettings, listOrgMembers, listOwnOrganizations, removeMember, requireAdmin, updateSettings } from './orgs.service';
+import {
+  acceptInvitation,
+  actIn,
+  addMember,
+  changeRole,
+  createOrganization,
+  declineInvitation,
+  getSettings,
+  listOrgMembers,
+  listOwnOrganizations,
+  removeMember,
+  requireAdmin,
+  updateSettings,
+} from './orgs.service';
 import { settingsPatch } from './settings';
 
 const newOrganization = z.object({ title: text(200) });
 const newMember = z.object({
-  email: z.email({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.') }),
+  email: z.email({
+    error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.'),
+  }),
   role: choice(ROLES),
   password: z.string().min(8, 'Ensure this field has at least 8 characters.').max(1024).optional(),
   first_name: storableString().max(150).optional(),
@@ -46,7 +61,15 @@ export function orgsRouter(context: () => Context): Router {
       auth,
       async (req, res) => {
         const memberships = await listOwnOrganizations(context(), principalOf(req));
-        res.json(memberships.map(({ role, status, organization }) => ({ id: organization.id, title: organization.title, role, status, created_at: iso(organization.createdAt) })));
+        res.json(
+          memberships.map(({ role, status, organization }) => ({
+            id: organization.id,
+            title: organization.title,
+            role,
+            status,
+            created_at: iso(organization.createdAt),
+          })),
+        );
       },
     ],
     post: [
@@ -63,7 +86,15 @@ export function orgsRouter(context: () => Context): Router {
   const org = (req: Request) => actIn(context(), principalOf(req), idParam(req.params.id));
 
   /** An administrator's paged list of `:id`'s rows, in the contract's wire shape. */
-  const pagedList = <T>(list: (ctx: Context, principal: Principal, organizationId: number, page: Page) => Promise<{ count: number; rows: T[] }>, wire: (row: T) => object) => [
+  const pagedList = <T>(
+    list: (
+      ctx: Context,
+      principal: Principal,
+      organizationId: number,
+      page: Page,
+    ) => Promise<{ count: number; rows: T[] }>,
+    wire: (row: T) => object,
+  ) => [
     auth,
     async (req: Request, res: Response) => {
       const id = await org(req);
@@ -77,21 +108,48 @@ export function orgsRouter(context: () => Context): Router {
   ];
 
   route(router, '/api/organizations/:id/memberships', {
-    get: pagedList(listOrgMembers, (m) => ({ user_id: m.user.id, email: m.user.email, first_name: m.user.firstName, last_name: m.user.lastName, is_active: m.user.isActive, role: m.role, status: m.status, created_at: iso(m.createdAt) })),
+    get: pagedList(listOrgMembers, (m) => ({
+      user_id: m.user.id,
+      email: m.user.email,
+      first_name: m.user.firstName,
+      last_name: m.user.lastName,
+      is_active: m.user.isActive,
+      role: m.role,
+      status: m.status,
+      created_at: iso(m.createdAt),
+    })),
     post: [
       auth,
       async (req, res) => {
         const id = await org(req);
         requireAdmin(principalOf(req));
         const body = parseBody(newMember, req.body);
-        res.status(201).json(await addMember(context(), principalOf(req), id, { email: body.email, role: body.role, password: body.password, firstName: body.first_name, lastName: body.last_name }, req.ip));
+        res.status(201).json(
+          await addMember(
+            context(),
+            principalOf(req),
+            id,
+            {
+              email: body.email,
+              role: body.role,
+              password: body.password,
+              firstName: body.first_name,
+              lastName: body.last_name,
+            },
+            req.ip,
+          ),
+        );
       },
     ],
   });
 
   /** The invitee's own: acts for the caller, not in the organization, so it does not go through `org()`. Before `:userId`. */
   route(router, '/api/organizations/:id/memberships/accept', {
-    post: [auth, async (req, res) => void res.json(await acceptInvitation(context(), principalOf(req), idParam(req.params.id), req.ip))],
+    post: [
+      auth,
+      async (req, res) =>
+        void res.json(await acceptInvitation(context(), principalOf(req), idParam(req.params.id), req.ip)),
+    ],
   });
 
   route(router, '/api/organizations/:id/memberships/:userId', {
@@ -119,7 +177,13 @@ export function orgsRouter(context: () => Context): Router {
   });
 
   route(router, '/api/organizations/:id/tokens', {
-    get: pagedList(listOrgTokens, (r) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at), last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at) })),
+    get: pagedList(listOrgTokens, (r) => ({
+      ...r,
+      created_at: iso(r.created_at),
+      expires_at: iso(r.expires_at),
+      last_used_at: iso(r.last_used_at),
+      revoked_at: iso(r.revoked_at),
+    })),
   });
 
   route(router, '/api/organizations/:id/tokens/:type/:tokenId', {
@@ -136,7 +200,16 @@ export function orgsRouter(context: () => Context): Router {
   });
 
   route(router, '/api/organizations/:id/audit-events', {
-    get: pagedList(listOrgAudit, (e) => ({ id: Number(e.id), created_at: iso(e.createdAt), actor_user_id: e.actorUserId, action: e.action, target_type: e.targetType, target_id: e.targetId, ip: e.ip, details: e.details })),
+    get: pagedList(listOrgAudit, (e) => ({
+      id: Number(e.id),
+      created_at: iso(e.createdAt),
+      actor_user_id: e.actorUserId,
+      action: e.action,
+      target_type: e.targetType,
+      target_id: e.targetId,
+      ip: e.ip,
+      details: e.details,
+    })),
   });
 
   return router;

@@ -17,7 +17,19 @@ import type { PrismaClient } from '../db/database';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
 import type { Page } from '../http/paging';
-import { activatePending, countMembers, deleteMembership, deletePending, findMembership, insertMembership, isMember, listMembers, listUserMemberships, lockOwners, setRole } from './memberships.store';
+import {
+  activatePending,
+  countMembers,
+  deleteMembership,
+  deletePending,
+  findMembership,
+  insertMembership,
+  isMember,
+  listMembers,
+  listUserMemberships,
+  lockOwners,
+  setRole,
+} from './memberships.store';
 import { addFirstOwner, insertOrganization } from './orgs.store';
 import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 
@@ -25,7 +37,10 @@ import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } f
 export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
   if (principal.organizationId === id) return id;
   if (await isMember(ctx.prisma, principal.userId, id)) {
-    throw forbidden(principal, 'Your credential is bound to another organization; switch active_organization and log in again.');
+    throw forbidden(
+      principal,
+      'Your credential is bound to another organization; switch active_organization and log in again.',
+    );
   }
   throw notFound();
 }
@@ -39,9 +54,18 @@ export async function getSettings(ctx: Context, principal: Principal): Promise<T
 }
 
 /** `POST /api/jwt/settings`: owners and administrators only. */
-export async function updateSettings(ctx: Context, principal: Principal, patch: SettingsPatch, ip: string | undefined): Promise<TokenSettings> {
+export async function updateSettings(
+  ctx: Context,
+  principal: Principal,
+  patch: SettingsPatch,
+  ip: string | undefined,
+): Promise<TokenSettings> {
   requireAdmin(principal);
-  const updated = await applySettings(ctx.prisma, principal.organizationId, patch, { actorUserId: principal.userId, ip, via: 'api' });
+  const updated = await applySettings(ctx.prisma, principal.organizationId, patch, {
+    actorUserId: principal.userId,
+    ip,
+    via: 'api',
+  });
   if (!updated) throw notFound();
   await ctx.state.sync();
   return updated;
@@ -51,9 +75,16 @@ export async function updateSettings(ctx: Context, principal: Principal, patch: 
  * A partial update in one transaction with its audit event (old and new values of what
  * changed); shared by the API and `latchkey settings set`. Undefined: no such organization.
  */
-export function applySettings(prisma: PrismaClient, organizationId: number, patch: SettingsPatch, by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' }): Promise<TokenSettings | undefined> {
+export function applySettings(
+  prisma: PrismaClient,
+  organizationId: number,
+  patch: SettingsPatch,
+  by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' },
+): Promise<TokenSettings | undefined> {
   return prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM organizations WHERE id = ${organizationId} FOR UPDATE`;
+    const [row] = await tx.$queryRaw<
+      { id: number }[]
+    >`SELECT id FROM organizations WHERE id = ${organizationId} FOR UPDATE`;
     if (!row) return undefined;
     const before = settingsOf(await tx.organization.findUniqueOrThrow({ where: { id: row.id } }));
     const after = settingsOf(await tx.organization.update({ where: { id: row.id }, data: settingsColumns(patch) }));
@@ -66,7 +97,11 @@ export function applySettings(prisma: PrismaClient, organizationId: number, patc
         targetType: 'organization',
         targetId: row.id,
         ip: by.ip,
-        details: { via: by.via, old: Object.fromEntries(changed.map((k) => [k, before[k]])), new: Object.fromEntries(changed.map((k) => [k, after[k]])) },
+        details: {
+          via: by.via,
+          old: Object.fromEntries(changed.map((k) => [k, before[k]])),
+          new: Object.fromEntries(changed.map((k) => [k, after[k]])),
+        },
       });
     }
     return after;
@@ -77,7 +112,13 @@ export function applySettings(prisma: PrismaClient, organizationId: number, patc
 export function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
   return ctx.prisma.$transaction(async (tx) => {
     const org = await insertOrganization(tx, title, ctx.config.defaultOrgSettings);
-    await addFirstOwner(tx, { organizationId: org.id, userId: principal.userId, actorUserId: principal.userId, ip, via: 'api' });
+    await addFirstOwner(tx, {
+      organizationId: org.id,
+      userId: principal.userId,
+      actorUserId: principal.userId,
+      ip,
+      via: 'api',
+    });
     return org;
   });
 }
@@ -88,11 +129,23 @@ export function listOwnOrganizations(ctx: Context, principal: Principal) {
 }
 
 /** `PATCH /api/current-user`: the organization the next login acts in (one the user is a member of; not a pending one). */
-export async function switchActiveOrganization(ctx: Context, principal: Principal, organizationId: number, ip: string | undefined): Promise<void> {
+export async function switchActiveOrganization(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  ip: string | undefined,
+): Promise<void> {
   if (!(await isMember(ctx.prisma, principal.userId, organizationId))) throw notFound();
   await ctx.prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
-    await recordAudit(tx, { action: 'user.active_organization_changed', organizationId, actorUserId: principal.userId, targetType: 'user', targetId: principal.userId, ip });
+    await recordAudit(tx, {
+      action: 'user.active_organization_changed',
+      organizationId,
+      actorUserId: principal.userId,
+      targetType: 'user',
+      targetId: principal.userId,
+      ip,
+    });
   });
   await ctx.state.sync();
 }
@@ -100,7 +153,10 @@ export async function switchActiveOrganization(ctx: Context, principal: Principa
 /** The organization's members and pending invitations, oldest first; owners and administrators only. */
 export async function listOrgMembers(ctx: Context, principal: Principal, organizationId: number, page: Page) {
   requireAdmin(principal);
-  const [count, rows] = await Promise.all([countMembers(ctx.prisma, organizationId), listMembers(ctx.prisma, organizationId, page.skip, page.size)]);
+  const [count, rows] = await Promise.all([
+    countMembers(ctx.prisma, organizationId),
+    listMembers(ctx.prisma, organizationId, page.skip, page.size),
+  ]);
   return { count, rows };
 }
 
@@ -112,14 +168,21 @@ export interface NewMember {
   readonly lastName?: string | undefined;
 }
 
-const noHigherThanYours = (principal: Principal) => forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
+const noHigherThanYours = (principal: Principal) =>
+  forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
 
 /**
  * Adds a user with a role at most the caller's. A new email becomes a user with the sent
  * password, active in the organization at once; an existing account keeps its password and
  * gets a pending membership that it must accept.
  */
-export async function addMember(ctx: Context, principal: Principal, organizationId: number, member: NewMember, ip: string | undefined) {
+export async function addMember(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  member: NewMember,
+  ip: string | undefined,
+) {
   requireAdmin(principal);
   if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
   const email = member.email.toLowerCase();
@@ -128,16 +191,39 @@ export async function addMember(ctx: Context, principal: Principal, organization
   const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
   try {
     const added = await ctx.prisma.$transaction(async (tx) => {
-      const user = existing ?? (await tx.user.create({ data: { email, passwordHash: passwordHash!, firstName: member.firstName ?? '', lastName: member.lastName ?? '', activeOrganizationId: organizationId } }));
+      const user =
+        existing ??
+        (await tx.user.create({
+          data: {
+            email,
+            passwordHash: passwordHash!,
+            firstName: member.firstName ?? '',
+            lastName: member.lastName ?? '',
+            activeOrganizationId: organizationId,
+          },
+        }));
       const status = existing ? 'pending' : 'active';
       await insertMembership(tx, { userId: user.id, organizationId, role: member.role, status });
-      await recordAudit(tx, { action: 'membership.created', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: user.id, ip, details: { email, role: member.role, new_user: !existing, status } });
+      await recordAudit(tx, {
+        action: 'membership.created',
+        organizationId,
+        actorUserId: principal.userId,
+        targetType: 'membership',
+        targetId: user.id,
+        ip,
+        details: { email, role: member.role, new_user: !existing, status },
+      });
       return { user_id: user.id, email, role: member.role, organization: organizationId, status };
     });
     await ctx.state.sync();
     return added;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') throw new AppError(409, 'already_member', `${email} is already a member of this organization, or invited to it (or was added at the same moment).`);
+    if ((err as { code?: string }).code === 'P2002')
+      throw new AppError(
+        409,
+        'already_member',
+        `${email} is already a member of this organization, or invited to it (or was added at the same moment).`,
+      );
     throw err;
   }
 }
@@ -148,7 +234,14 @@ const lastOwner = () => new AppError(400, 'last_owner', 'An organization must ke
 const isLastOwner = (owners: readonly number[], userId: number) => owners.length === 1 && owners[0] === userId;
 
 /** Changes a member's role: the caller must outrank or equal both the old and the new role. */
-export async function changeRole(ctx: Context, principal: Principal, organizationId: number, userId: number, role: Role, ip: string | undefined) {
+export async function changeRole(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  userId: number,
+  role: Role,
+  ip: string | undefined,
+) {
   requireAdmin(principal);
   const changed = await ctx.prisma.$transaction(async (tx) => {
     const owners = await lockOwners(tx, organizationId);
@@ -157,7 +250,15 @@ export async function changeRole(ctx: Context, principal: Principal, organizatio
     if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
     if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
     const updated = await setRole(tx, userId, organizationId, role);
-    await recordAudit(tx, { action: 'membership.updated', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { old: { role: current.role }, new: { role } } });
+    await recordAudit(tx, {
+      action: 'membership.updated',
+      organizationId,
+      actorUserId: principal.userId,
+      targetType: 'membership',
+      targetId: userId,
+      ip,
+      details: { old: { role: current.role }, new: { role } },
+    });
     return updated;
   });
   await ctx.state.sync();
@@ -165,7 +266,13 @@ export async function changeRole(ctx: Context, principal: Principal, organizatio
 }
 
 /** Removes a member (or withdraws an invitation); their tokens for this organization stop on the next request. */
-export async function removeMember(ctx: Context, principal: Principal, organizationId: number, userId: number, ip: string | undefined): Promise<void> {
+export async function removeMember(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  userId: number,
+  ip: string | undefined,
+): Promise<void> {
   requireAdmin(principal);
   await ctx.prisma.$transaction(async (tx) => {
     const owners = await lockOwners(tx, organizationId);
@@ -174,7 +281,15 @@ export async function removeMember(ctx: Context, principal: Principal, organizat
     if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
     if (isLastOwner(owners, userId)) throw lastOwner();
     await deleteMembership(tx, userId, organizationId);
-    await recordAudit(tx, { action: 'membership.deleted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: userId, ip, details: { role: current.role } });
+    await recordAudit(tx, {
+      action: 'membership.deleted',
+      organizationId,
+      actorUserId: principal.userId,
+      targetType: 'membership',
+      targetId: userId,
+      ip,
+      details: { role: current.role },
+    });
   });
   await ctx.state.sync();
 }
@@ -184,12 +299,31 @@ export async function removeMember(ctx: Context, principal: Principal, organizat
  * membership, which then grants its role. Any credential of theirs will do (a pending
  * membership binds none); 404 when they have no pending invitation there.
  */
-export async function acceptInvitation(ctx: Context, principal: Principal, organizationId: number, ip: string | undefined) {
+export async function acceptInvitation(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  ip: string | undefined,
+) {
   const accepted = await ctx.prisma.$transaction(async (tx) => {
     const membership = await activatePending(tx, principal.userId, organizationId);
     if (!membership) throw notFound();
-    await recordAudit(tx, { action: 'membership.accepted', organizationId, actorUserId: principal.userId, targetType: 'membership', targetId: principal.userId, ip, details: { role: membership.role } });
-    return { user_id: principal.userId, email: principal.user.email, role: membership.role, organization: organizationId, status: 'active' as const };
+    await recordAudit(tx, {
+      action: 'membership.accepted',
+      organizationId,
+      actorUserId: principal.userId,
+      targetType: 'membership',
+      targetId: principal.userId,
+      ip,
+      details: { role: membership.role },
+    });
+    return {
+      user_id: principal.userId,
+      email: principal.user.email,
+      role: membership.role,
+      organization: organizationId,
+      status: 'active' as const,
+    };
   });
   await ctx.state.sync();
   return accepted;
@@ -200,11 +334,24 @@ export async function acceptInvitation(ctx: Context, principal: Principal, organ
  * to any organization. False when `userId` is not the caller or they have no pending
  * invitation there: the request is then an ordinary removal ({@link removeMember}).
  */
-export async function declineInvitation(ctx: Context, principal: Principal, organizationId: number, userId: number, ip: string | undefined): Promise<boolean> {
+export async function declineInvitation(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  userId: number,
+  ip: string | undefined,
+): Promise<boolean> {
   if (userId !== principal.userId) return false;
   const declined = await ctx.prisma.$transaction(async (tx) => {
     if (!(await deletePending(tx, userId, organizationId))) return false;
-    await recordAudit(tx, { action: 'membership.declined', organizationId, actorUserId: userId, targetType: 'membership', targetId: userId, ip });
+    await recordAudit(tx, {
+      action: 'membership.declined',
+      organizationId,
+      actorUserId: userId,
+      targetType: 'membership',
+      targetId: userId,
+      ip,
+    });
     return true;
   });
   if (declined) await ctx.state.sync();

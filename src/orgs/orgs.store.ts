@@ -4,7 +4,8 @@ import { recordAudit } from '../audit/audit.store';
 import { settingsColumns, type TokenSettings } from './settings';
 
 /** Postgres unique-violation, as Prisma reports it. */
-const isUniqueViolation = (err: unknown) => typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
+const isUniqueViolation = (err: unknown) =>
+  typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
 
 export class UserExistsError extends Error {
   readonly code = 'user_exists';
@@ -26,12 +27,25 @@ export interface OwnedOrganization {
 /** Key for the transaction-scoped advisory lock that serializes first-start bootstrap. */
 const BOOTSTRAP_LOCK_KEY = 0x4c4b_0001;
 
-export function insertOrganization(tx: Prisma.TransactionClient, title: string, settings: TokenSettings): Promise<Organization> {
+export function insertOrganization(
+  tx: Prisma.TransactionClient,
+  title: string,
+  settings: TokenSettings,
+): Promise<Organization> {
   return tx.organization.create({ data: { title, ...settingsColumns(settings) } });
 }
 
 /** Inside a transaction: a new organization's first owner, and the audit event of its creation. */
-export async function addFirstOwner(tx: Prisma.TransactionClient, o: { organizationId: number; userId: number; actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' | 'bootstrap' }): Promise<void> {
+export async function addFirstOwner(
+  tx: Prisma.TransactionClient,
+  o: {
+    organizationId: number;
+    userId: number;
+    actorUserId: number | null;
+    ip?: string | undefined;
+    via: 'api' | 'cli' | 'bootstrap';
+  },
+): Promise<void> {
   await tx.membership.create({ data: { userId: o.userId, organizationId: o.organizationId, role: 'owner' } });
   await recordAudit(tx, {
     action: 'organization.created',
@@ -45,7 +59,11 @@ export async function addFirstOwner(tx: Prisma.TransactionClient, o: { organizat
 }
 
 /** Inside a transaction: organization, user (active in it), owner membership, audit event. */
-async function insertOwnedOrganization(tx: Prisma.TransactionClient, owner: NewOwner, via: 'cli' | 'bootstrap'): Promise<OwnedOrganization> {
+async function insertOwnedOrganization(
+  tx: Prisma.TransactionClient,
+  owner: NewOwner,
+  via: 'cli' | 'bootstrap',
+): Promise<OwnedOrganization> {
   const organization = await insertOrganization(tx, owner.organization, owner.settings);
   const user = await tx.user.create({
     data: { email: owner.email.toLowerCase(), passwordHash: owner.passwordHash, activeOrganizationId: organization.id },
@@ -59,7 +77,8 @@ export async function createOrganizationWithOwner(prisma: PrismaClient, owner: N
   try {
     return await prisma.$transaction((tx) => insertOwnedOrganization(tx, owner, 'cli'));
   } catch (err) {
-    if (isUniqueViolation(err)) throw new UserExistsError(`a user with email ${owner.email.toLowerCase()} already exists`, { cause: err });
+    if (isUniqueViolation(err))
+      throw new UserExistsError(`a user with email ${owner.email.toLowerCase()} already exists`, { cause: err });
     throw err;
   }
 }

@@ -28,7 +28,15 @@ const FALSE = new Set(['false', '0']);
 
 /** A JSON boolean, or a form's "true"/"false"/"1"/"0". "maybe" is not a boolean. */
 const boolean = z
-  .union([z.boolean(), z.string().refine((value) => TRUE.has(value.toLowerCase()) || FALSE.has(value.toLowerCase()), 'Must be a valid boolean.')], { error: 'Must be a valid boolean.' })
+  .union(
+    [
+      z.boolean(),
+      z
+        .string()
+        .refine((value) => TRUE.has(value.toLowerCase()) || FALSE.has(value.toLowerCase()), 'Must be a valid boolean.'),
+    ],
+    { error: 'Must be a valid boolean.' },
+  )
   .transform((value) => (typeof value === 'boolean' ? value : TRUE.has(value.toLowerCase())));
 
 /** Any subset of the settings; an unknown key is an error (a typo must not pass silently). */
@@ -43,7 +51,9 @@ export const settingsPatch = z
 
 export type SettingsPatch = Partial<TokenSettings>;
 
-export function settingsOf(org: Pick<Organization, 'apiTokensEnabled' | 'legacyApiTokensEnabled' | 'apiTokenTtlDays' | 'accessTokenTtlSeconds'>): TokenSettings {
+export function settingsOf(
+  org: Pick<Organization, 'apiTokensEnabled' | 'legacyApiTokensEnabled' | 'apiTokenTtlDays' | 'accessTokenTtlSeconds'>,
+): TokenSettings {
   return {
     api_tokens_enabled: org.apiTokensEnabled,
     legacy_api_tokens_enabled: org.legacyApiTokensEnabled,

@@ -31,13 +31,25 @@ export type Introspection =
 const INACTIVE: Introspection = Object.freeze({ active: false });
 
 /** Resolves a token to what it may do now; any refusal is inactive, never an error. */
-async function resolve(ctx: Context, token: string): Promise<{ principal: Principal; kind: 'access' | 'refresh' | 'legacy'; claims: Record<string, unknown> } | undefined> {
+async function resolve(
+  ctx: Context,
+  token: string,
+): Promise<
+  { principal: Principal; kind: 'access' | 'refresh' | 'legacy'; claims: Record<string, unknown> } | undefined
+> {
   try {
     if (!looksLikeJwt(token)) return { principal: await authenticateLegacy(ctx, token), kind: 'legacy', claims: {} };
     const claims = decodeUnverified(token)?.payload ?? {};
     if (claims.token_type === 'refresh') {
       const { pat, role, user } = await checkPat(ctx, token, undefined);
-      const principal: Principal = { userId: pat.userId, organizationId: pat.organizationId, role, user, credential: { kind: 'pat_access', pat: String(claims.jti) }, scheme: 'Bearer' };
+      const principal: Principal = {
+        userId: pat.userId,
+        organizationId: pat.organizationId,
+        role,
+        user,
+        credential: { kind: 'pat_access', pat: String(claims.jti) },
+        scheme: 'Bearer',
+      };
       return { principal, kind: 'refresh', claims };
     }
     return { principal: await authenticateBearer(ctx, token), kind: 'access', claims };

@@ -58,7 +58,9 @@ export const TOKEN_DETAIL = {
 
 /** A 401 for a token that failed a check; the challenge is RFC 6750's invalid_token. */
 export function tokenError(code: ErrorCode, detail: string): AppError {
-  return new AppError(401, code, detail, { challenge: { scheme: 'Bearer', error: 'invalid_token', description: detail } });
+  return new AppError(401, code, detail, {
+    challenge: { scheme: 'Bearer', error: 'invalid_token', description: detail },
+  });
 }
 
 const fail = (code: keyof typeof TOKEN_DETAIL) => tokenError(code, TOKEN_DETAIL[code]);
@@ -73,7 +75,9 @@ const encodeSegment = (value: object) => Buffer.from(JSON.stringify(value)).toSt
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -115,7 +119,12 @@ async function verifySignature(token: unknown, keys: KeyRing): Promise<Decoded> 
   } catch {
     throw fail('token_invalid');
   }
-  if (isNumericDate(decoded.payload.exp)) keys.remember(token as string, decoded, Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_SECONDS * 1000);
+  if (isNumericDate(decoded.payload.exp))
+    keys.remember(
+      token as string,
+      decoded,
+      Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_SECONDS * 1000,
+    );
   return decoded;
 }
 
@@ -128,12 +137,12 @@ export interface VerifyOptions {
   readonly now: number;
 }
 
-
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
 function checkTimes(payload: Record<string, unknown>, options: VerifyOptions): void {
   if (!isNumericDate(payload.exp) || !isNumericDate(payload.iat)) throw fail('token_invalid');
-  if (payload.nbf !== undefined && (!isNumericDate(payload.nbf) || payload.nbf > options.now + options.leewaySeconds)) throw fail('token_invalid');
+  if (payload.nbf !== undefined && (!isNumericDate(payload.nbf) || payload.nbf > options.now + options.leewaySeconds))
+    throw fail('token_invalid');
   // RFC 7519 §4.1.4: valid only before exp; leeway absorbs clock skew.
   if (options.now >= payload.exp + options.leewaySeconds) throw fail('token_expired');
 }
@@ -144,11 +153,21 @@ const PAT_JTI = /^[0-9a-f]{32}$/;
  * Checks a PAT up to (not including) its database row. `checkExpiry: false` is for revocation,
  * which may retire an expired token as well.
  */
-export async function verifyPat(token: unknown, options: VerifyOptions, { checkExpiry = true } = {}): Promise<PatClaims> {
+export async function verifyPat(
+  token: unknown,
+  options: VerifyOptions,
+  { checkExpiry = true } = {},
+): Promise<PatClaims> {
   const { header, payload } = await verifySignature(token, options.keys);
   if (header.typ !== 'JWT' || payload.token_type !== 'refresh') throw fail('token_wrong_type');
   if (payload.iss !== options.issuer || payload.aud !== undefined) throw fail('token_invalid');
-  if (!isString(payload.jti) || !PAT_JTI.test(payload.jti) || !isString(payload.user_id) || !Number.isSafeInteger(payload.org_id)) throw fail('token_invalid');
+  if (
+    !isString(payload.jti) ||
+    !PAT_JTI.test(payload.jti) ||
+    !isString(payload.user_id) ||
+    !Number.isSafeInteger(payload.org_id)
+  )
+    throw fail('token_invalid');
   if (checkExpiry) checkTimes(payload, options);
   return payload as unknown as PatClaims;
 }
@@ -165,13 +184,20 @@ export async function verifyAccess(token: unknown, options: VerifyOptions): Prom
   if (header.typ === 'JWT' && payload.token_type === 'refresh') return { kind: 'pat' };
   if (header.typ !== 'at+jwt' || payload.token_type !== 'access') throw fail('token_wrong_type');
   if (payload.iss !== options.issuer || payload.aud !== options.audience) throw fail('token_invalid');
-  if (!isString(payload.jti) || !isString(payload.user_id) || !Number.isSafeInteger(payload.org_id) || !isString(payload.role)) throw fail('token_invalid');
+  if (
+    !isString(payload.jti) ||
+    !isString(payload.user_id) ||
+    !Number.isSafeInteger(payload.org_id) ||
+    !isString(payload.role)
+  )
+    throw fail('token_invalid');
   if (!isString(payload.pat) === !isString(payload.sid)) throw fail('token_invalid');
   checkTimes(payload, options);
   // Defence in depth, for a token we would never have signed: issued in the future, or living
   // longer than any organization may let an access token live.
   const { iat, exp } = payload as { iat: number; exp: number };
-  if (iat > options.now + options.leewaySeconds || exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS + options.leewaySeconds) throw fail('token_invalid');
+  if (iat > options.now + options.leewaySeconds || exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS + options.leewaySeconds)
+    throw fail('token_invalid');
   return { kind: 'access', claims: payload as unknown as AccessClaims };
 }
 

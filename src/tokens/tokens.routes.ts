@@ -14,7 +14,10 @@ import { blacklist, createPat, deletePat, listPats, refresh, rotate } from './to
 /** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
 const refreshBody = z.object({ refresh: text() });
 
-const introspectBody = z.object({ token: z.string({ error: 'This field is required.' }), token_type_hint: z.string().optional() });
+const introspectBody = z.object({
+  token: z.string({ error: 'This field is required.' }),
+  token_type_hint: z.string().optional(),
+});
 
 const DEFAULT_NAME = 'Personal access token';
 
@@ -74,7 +77,15 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
       async (req, res) => {
         const pats = await listPats(context(), principalOf(req));
         res.json(
-          pats.map(({ row, token }) => ({ id: row.id, name: row.name, token, role: row.role, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt), last_used_at: iso(row.lastUsedAt) })),
+          pats.map(({ row, token }) => ({
+            id: row.id,
+            name: row.name,
+            token,
+            role: row.role,
+            created_at: iso(row.createdAt),
+            expires_at: iso(row.expiresAt),
+            last_used_at: iso(row.lastUsedAt),
+          })),
         );
       },
     ],
@@ -84,8 +95,22 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
         const body = parseBody(createBody, req.body);
         const principal = principalOf(req);
         creations.take(String(principal.userId));
-        const { token, row } = await createPat(context(), principal, { name: body.name, expiresInDays: body.expires_in_days, role: body.role }, req.ip);
-        noStore(res).status(201).json({ token, id: row.id, name: row.name, role: row.role, created_at: iso(row.createdAt), expires_at: iso(row.expiresAt) });
+        const { token, row } = await createPat(
+          context(),
+          principal,
+          { name: body.name, expiresInDays: body.expires_in_days, role: body.role },
+          req.ip,
+        );
+        noStore(res)
+          .status(201)
+          .json({
+            token,
+            id: row.id,
+            name: row.name,
+            role: row.role,
+            created_at: iso(row.createdAt),
+            expires_at: iso(row.expiresAt),
+          });
       },
     ],
   });

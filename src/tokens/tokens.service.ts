@@ -11,7 +11,16 @@ import { AppError, notFound, validationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { lockMembership } from '../orgs/memberships.store';
 import { randomHex } from '../secrets';
-import { decodeUnverified, patSigningInput, sign, tokenError, verifyPat, type AccessClaims, type PatClaims, type VerifyOptions } from './jwt';
+import {
+  decodeUnverified,
+  patSigningInput,
+  sign,
+  tokenError,
+  verifyPat,
+  type AccessClaims,
+  type PatClaims,
+  type VerifyOptions,
+} from './jwt';
 import {
   countLivePats,
   findOrganizationPolicy,
@@ -40,7 +49,10 @@ export const verifyOptions = (ctx: Context): VerifyOptions => ({
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
 /** A PAT's claims, rebuilt from its row (iat and exp are stored to the second). */
-function patClaims(ctx: Context, row: Pick<PersonalAccessToken, 'jti' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>): PatClaims {
+function patClaims(
+  ctx: Context,
+  row: Pick<PersonalAccessToken, 'jti' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>,
+): PatClaims {
   return {
     token_type: 'refresh',
     exp: seconds(row.expiresAt),
@@ -54,7 +66,14 @@ function patClaims(ctx: Context, row: Pick<PersonalAccessToken, 'jti' | 'userId'
 
 function tokensDisabled(principal: Principal): AppError {
   const detail = 'Personal access tokens are disabled for this organization.';
-  return new AppError(403, 'token_type_disabled', detail, principal.scheme === 'Bearer' ? { challenge: { scheme: 'Bearer', error: 'insufficient_scope', description: detail } } : {});
+  return new AppError(
+    403,
+    'token_type_disabled',
+    detail,
+    principal.scheme === 'Bearer'
+      ? { challenge: { scheme: 'Bearer', error: 'insufficient_scope', description: detail } }
+      : {},
+  );
 }
 
 export interface AccessTokenSubject {
@@ -94,15 +113,35 @@ interface Actor {
  * A revoked PAT was presented. A rotated one means a copy outlived its rotation (a leak or a
  * replay), so its whole family is revoked, as supabase's RevokeTokenFamily does.
  */
-async function refuseRevoked(ctx: Context, pat: Pick<PersonalAccessToken, 'id' | 'organizationId' | 'familyId' | 'revokedReason'>, who: Actor): Promise<void> {
+async function refuseRevoked(
+  ctx: Context,
+  pat: Pick<PersonalAccessToken, 'id' | 'organizationId' | 'familyId' | 'revokedReason'>,
+  who: Actor,
+): Promise<void> {
   const now = new Date(ctx.clock());
   if (pat.revokedReason !== 'rotated') {
-    await recordAudit(ctx.prisma, { action: 'pat.refused_after_revoke', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { reason: pat.revokedReason } });
+    await recordAudit(ctx.prisma, {
+      action: 'pat.refused_after_revoke',
+      organizationId: pat.organizationId,
+      actorUserId: who.actorUserId,
+      targetType: 'pat',
+      targetId: pat.id,
+      ip: who.ip,
+      details: { reason: pat.revokedReason },
+    });
     return;
   }
   await ctx.prisma.$transaction(async (tx) => {
     const revoked = await revokeFamily(tx, pat.familyId, now);
-    await recordAudit(tx, { action: 'pat.family_revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { family_id: pat.familyId, revoked, reason: 'rotated token presented again' } });
+    await recordAudit(tx, {
+      action: 'pat.family_revoked',
+      organizationId: pat.organizationId,
+      actorUserId: who.actorUserId,
+      targetType: 'pat',
+      targetId: pat.id,
+      ip: who.ip,
+      details: { family_id: pat.familyId, revoked, reason: 'rotated token presented again' },
+    });
   });
   await ctx.state.sync();
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
@@ -126,11 +165,16 @@ export interface CheckedPat {
  * rotate): then a revoked one is audited, and a rotated one revokes its family. An
  * introspecting resource server is not its holder.
  */
-export async function checkPat(ctx: Context, token: unknown, presented: { ip: string | undefined } | undefined): Promise<CheckedPat> {
+export async function checkPat(
+  ctx: Context,
+  token: unknown,
+  presented: { ip: string | undefined } | undefined,
+): Promise<CheckedPat> {
   const claims = await verifyPat(token, verifyOptions(ctx));
   const held = await ctx.state.pat(claims.jti);
   const pat = held?.credential;
-  if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id) throw tokenError('token_invalid', 'Token is invalid');
+  if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id)
+    throw tokenError('token_invalid', 'Token is invalid');
   if (pat.revokedReason) {
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
     throw tokenError('token_blacklisted', 'Token is blacklisted');
@@ -143,7 +187,13 @@ export async function checkPat(ctx: Context, token: unknown, presented: { ip: st
 export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
   const { claims, pat, role, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
-  return issueAccessToken(ctx, { userId: pat.userId, organizationId: pat.organizationId, role, ttlSeconds: accessTokenTtlSeconds, source: { pat: claims.jti } });
+  return issueAccessToken(ctx, {
+    userId: pat.userId,
+    organizationId: pat.organizationId,
+    role,
+    ttlSeconds: accessTokenTtlSeconds,
+    source: { pat: claims.jti },
+  });
 }
 
 export interface NewPatInput {
@@ -175,7 +225,10 @@ async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec
   const jti = newJti();
   const createdAt = new Date(iat * 1000);
   const expiresAt = new Date((iat + data.ttlSeconds) * 1000);
-  const token = sign(signer, patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }));
+  const token = sign(
+    signer,
+    patClaims(ctx, { jti, userId: data.userId, organizationId: data.organizationId, createdAt, expiresAt }),
+  );
   const row = await insertPat(tx, {
     jti,
     name: data.name,
@@ -192,25 +245,54 @@ async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec
 }
 
 /** `POST /api/token/`: a named PAT, role at most the caller's, expiry within the org's bound. */
-export async function createPat(ctx: Context, principal: Principal, input: NewPatInput, ip: string | undefined): Promise<IssuedPat> {
+export async function createPat(
+  ctx: Context,
+  principal: Principal,
+  input: NewPatInput,
+  ip: string | undefined,
+): Promise<IssuedPat> {
   const policy = await findOrganizationPolicy(ctx.prisma, principal.organizationId);
   if (!policy) throw notFound();
   if (!policy.apiTokensEnabled) throw tokensDisabled(principal);
   const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
   if (ttlDays > policy.apiTokenTtlDays) {
-    throw validationError({ expires_in_days: [`Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`] });
+    throw validationError({
+      expires_in_days: [
+        `Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`,
+      ],
+    });
   }
   const role = input.role ?? principal.role;
-  if (!atLeast(principal.role, role)) throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
+  if (!atLeast(principal.role, role))
+    throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
   const now = new Date(ctx.clock());
   return ctx.prisma.$transaction(async (tx) => {
-    if (!(await lockMembership(tx, principal.userId, principal.organizationId))) throw forbidden(principal, 'You are not a member of this organization.');
+    if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
+      throw forbidden(principal, 'You are not a member of this organization.');
     const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
     if (live >= ctx.config.patLimit) {
-      throw new AppError(409, 'token_limit_reached', `You already have ${live} personal access tokens in this organization, the limit; delete one first.`);
+      throw new AppError(
+        409,
+        'token_limit_reached',
+        `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
+      );
     }
-    const issued = await mintPat(ctx, tx, { name: input.name, userId: principal.userId, organizationId: principal.organizationId, role, ttlSeconds: ttlDays * DAY_SECONDS });
-    await recordAudit(tx, { action: 'pat.created', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: issued.row.id, ip, details: { name: input.name, role, expires_at: issued.row.expiresAt.toISOString() } });
+    const issued = await mintPat(ctx, tx, {
+      name: input.name,
+      userId: principal.userId,
+      organizationId: principal.organizationId,
+      role,
+      ttlSeconds: ttlDays * DAY_SECONDS,
+    });
+    await recordAudit(tx, {
+      action: 'pat.created',
+      organizationId: principal.organizationId,
+      actorUserId: principal.userId,
+      targetType: 'pat',
+      targetId: issued.row.id,
+      ip,
+      details: { name: input.name, role, expires_at: issued.row.expiresAt.toISOString() },
+    });
     return issued;
   });
 }
@@ -224,7 +306,14 @@ export interface ListedPat {
 /** `GET /api/token/`: the caller's live PATs in the organization the request acts in. */
 export async function listPats(ctx: Context, principal: Principal): Promise<ListedPat[]> {
   const rows = await listLivePats(ctx.prisma, principal.userId, principal.organizationId, new Date(ctx.clock()));
-  const algs = new Map((await ctx.prisma.signingKey.findMany({ where: { kid: { in: [...new Set(rows.map((row) => row.kid))] } }, select: { kid: true, alg: true } })).map((key) => [key.kid, key.alg]));
+  const algs = new Map(
+    (
+      await ctx.prisma.signingKey.findMany({
+        where: { kid: { in: [...new Set(rows.map((row) => row.kid))] } },
+        select: { kid: true, alg: true },
+      })
+    ).map((key) => [key.kid, key.alg]),
+  );
   return rows.map((row) => ({ row, token: patSigningInput(algs.get(row.kid)!, row.kid, patClaims(ctx, row)) }));
 }
 
@@ -235,7 +324,15 @@ const mayManage = (principal: Principal, pat: PersonalAccessToken) =>
 function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: string): Promise<boolean> {
   return ctx.prisma.$transaction(async (tx) => {
     if (!(await revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())))) return false;
-    await recordAudit(tx, { action: 'pat.revoked', organizationId: pat.organizationId, actorUserId: who.actorUserId, targetType: 'pat', targetId: pat.id, ip: who.ip, details: { via, owner_user_id: pat.userId } });
+    await recordAudit(tx, {
+      action: 'pat.revoked',
+      organizationId: pat.organizationId,
+      actorUserId: who.actorUserId,
+      targetType: 'pat',
+      targetId: pat.id,
+      ip: who.ip,
+      details: { via, owner_user_id: pat.userId },
+    });
     return true;
   });
 }
@@ -247,7 +344,12 @@ const blacklistMiss = () => new AppError(404, 'not_found', 'Token is invalid or 
  * signature must verify). The listed `header.payload` form names a PAT without proving
  * possession, so it needs a caller who owns the PAT or administers its organization.
  */
-export async function blacklist(ctx: Context, value: string, principal: () => Promise<Principal>, ip: string | undefined): Promise<void> {
+export async function blacklist(
+  ctx: Context,
+  value: string,
+  principal: () => Promise<Principal>,
+  ip: string | undefined,
+): Promise<void> {
   let pat: PersonalAccessToken | null;
   let actorUserId: number | null;
   if (value.split('.').length === 3) {
@@ -283,7 +385,12 @@ const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refre
  * created with, capped by the org's current `api_token_ttl_days`. A PAT already rotated,
  * presented again (or rotated twice at once), revokes the family.
  */
-export async function rotate(ctx: Context, principal: Principal, value: unknown, ip: string | undefined): Promise<string> {
+export async function rotate(
+  ctx: Context,
+  principal: Principal,
+  value: unknown,
+  ip: string | undefined,
+): Promise<string> {
   const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
   const pat = claims && (await findPatByJti(ctx.prisma, claims.jti));
   if (!pat) throw invalidRefresh();
@@ -303,8 +410,24 @@ export async function rotate(ctx: Context, principal: Principal, value: unknown,
     const policy = await findOrganizationPolicy(tx, pat.organizationId);
     if (!policy) throw invalidRefresh();
     const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
-    const next = await mintPat(ctx, tx, { name: pat.name, userId: pat.userId, organizationId: pat.organizationId, role, parentId: pat.id, familyId: pat.familyId, ttlSeconds });
-    await recordAudit(tx, { action: 'pat.rotated', organizationId: pat.organizationId, actorUserId: principal.userId, targetType: 'pat', targetId: next.row.id, ip, details: { previous_id: pat.id, owner_user_id: pat.userId } });
+    const next = await mintPat(ctx, tx, {
+      name: pat.name,
+      userId: pat.userId,
+      organizationId: pat.organizationId,
+      role,
+      parentId: pat.id,
+      familyId: pat.familyId,
+      ttlSeconds,
+    });
+    await recordAudit(tx, {
+      action: 'pat.rotated',
+      organizationId: pat.organizationId,
+      actorUserId: principal.userId,
+      targetType: 'pat',
+      targetId: next.row.id,
+      ip,
+      details: { previous_id: pat.id, owner_user_id: pat.userId },
+    });
     return next;
   });
   if (!issued) {

@@ -15,12 +15,22 @@ export function findPatById(db: Db, id: number): Promise<PersonalAccessToken | n
 
 const live = (now: Date) => ({ revokedAt: null, expiresAt: { gt: now } });
 
-export function listLivePats(db: Db, userId: number, organizationId: number, now: Date): Promise<PersonalAccessToken[]> {
+export function listLivePats(
+  db: Db,
+  userId: number,
+  organizationId: number,
+  now: Date,
+): Promise<PersonalAccessToken[]> {
   return db.personalAccessToken.findMany({ where: { userId, organizationId, ...live(now) }, orderBy: { id: 'asc' } });
 }
 
 /** Live PATs of a user in an organization. */
-export function countLivePats(tx: Prisma.TransactionClient, userId: number, organizationId: number, now: Date): Promise<number> {
+export function countLivePats(
+  tx: Prisma.TransactionClient,
+  userId: number,
+  organizationId: number,
+  now: Date,
+): Promise<number> {
   return tx.personalAccessToken.count({ where: { userId, organizationId, ...live(now) } });
 }
 
@@ -43,13 +53,19 @@ export function insertPat(tx: Prisma.TransactionClient, pat: NewPat): Promise<Pe
 
 /** Revokes one PAT if it is still unrevoked; false when it already was (a lost race counts). */
 export async function revokePat(tx: Db, id: number, reason: RevocationReason, now: Date): Promise<boolean> {
-  const { count } = await tx.personalAccessToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+  const { count } = await tx.personalAccessToken.updateMany({
+    where: { id, revokedAt: null },
+    data: { revokedAt: now, revokedReason: reason },
+  });
   return count === 1;
 }
 
 /** Revokes every still-unrevoked PAT of a rotation family; returns how many. */
 export async function revokeFamily(tx: Db, familyId: string, now: Date): Promise<number> {
-  const { count } = await tx.personalAccessToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: now, revokedReason: 'reuse' } });
+  const { count } = await tx.personalAccessToken.updateMany({
+    where: { familyId, revokedAt: null },
+    data: { revokedAt: now, revokedReason: 'reuse' },
+  });
   return count;
 }
 

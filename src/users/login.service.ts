@@ -43,11 +43,17 @@ async function verifyCredentials(ctx: Context, email: string, password: string) 
   return user?.passwordHash && matches && user.isActive ? user : undefined;
 }
 
-export async function login(ctx: Context, throttle: LoginThrottle, input: { email: string; password: string }, ip: string): Promise<LoggedIn> {
+export async function login(
+  ctx: Context,
+  throttle: LoginThrottle,
+  input: { email: string; password: string },
+  ip: string,
+): Promise<LoggedIn> {
   const email = input.email.toLowerCase();
   const user = await throttle.guard(ctx, ip, email, () => verifyCredentials(ctx, email, input.password));
   if (!user) throw invalidCredentials();
-  const membership = user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
+  const membership =
+    user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
   if (!membership) throw permissionDenied('You are not a member of any organization.');
 
   const now = ctx.clock();
@@ -55,11 +61,31 @@ export async function login(ctx: Context, throttle: LoginThrottle, input: { emai
   const secret = newSessionSecret(ctx.tags, sid);
   const maxAgeMs = ctx.config.sessionTtlSeconds * 1000;
   await ctx.prisma.$transaction(async (tx) => {
-    await insertSession(tx, { id: sid, tokenHash: sha256Hex(secret), userId: user.id, organizationId: membership.organizationId, createdAt: new Date(now), expiresAt: new Date(now + maxAgeMs) });
-    await recordAudit(tx, { action: 'session.created', organizationId: membership.organizationId, actorUserId: user.id, targetType: 'session', targetId: sid, ip });
+    await insertSession(tx, {
+      id: sid,
+      tokenHash: sha256Hex(secret),
+      userId: user.id,
+      organizationId: membership.organizationId,
+      createdAt: new Date(now),
+      expiresAt: new Date(now + maxAgeMs),
+    });
+    await recordAudit(tx, {
+      action: 'session.created',
+      organizationId: membership.organizationId,
+      actorUserId: user.id,
+      targetType: 'session',
+      targetId: sid,
+      ip,
+    });
   });
   const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.prisma, membership.organizationId);
-  const access = issueAccessToken(ctx, { userId: user.id, organizationId: membership.organizationId, role: membership.role, ttlSeconds: accessTokenTtlSeconds, source: { sid } });
+  const access = issueAccessToken(ctx, {
+    userId: user.id,
+    organizationId: membership.organizationId,
+    role: membership.role,
+    ttlSeconds: accessTokenTtlSeconds,
+    source: { sid },
+  });
   return { access, session: `${sid}.${secret}`, csrf: csrfTokenFor(secret), maxAgeMs };
 }
 
@@ -70,7 +96,14 @@ export async function logout(ctx: Context, principal: Principal, ip: string | un
   const { sid } = credential;
   await ctx.prisma.$transaction(async (tx) => {
     if (await endSession(tx, sid, new Date(ctx.clock()))) {
-      await recordAudit(tx, { action: 'session.ended', organizationId: principal.organizationId, actorUserId: principal.userId, targetType: 'session', targetId: sid, ip });
+      await recordAudit(tx, {
+        action: 'session.ended',
+        organizationId: principal.organizationId,
+        actorUserId: principal.userId,
+        targetType: 'session',
+        targetId: sid,
+        ip,
+      });
     }
   });
   await ctx.state.sync();

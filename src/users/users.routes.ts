@@ -14,7 +14,10 @@ import { login, logout } from './login.service';
 
 const loginBody = z.object({
   email: text(254),
-  password: z.string({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Not a valid string.') }).min(1, 'This field may not be blank.').max(1024),
+  password: z
+    .string({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Not a valid string.') })
+    .min(1, 'This field may not be blank.')
+    .max(1024),
 });
 
 const activeOrganization = z.object({ active_organization: integer(1, 2 ** 31 - 1) });

@@ -5,10 +5,23 @@ import type { PrismaClient } from '../db/database';
 export function findUserByEmail(prisma: PrismaClient, email: string) {
   return prisma.user.findUnique({
     where: { email },
-    select: { id: true, passwordHash: true, isActive: true, activeOrganizationId: true, memberships: { where: { status: 'active' }, select: { organizationId: true, role: true }, orderBy: { id: 'asc' } } },
+    select: {
+      id: true,
+      passwordHash: true,
+      isActive: true,
+      activeOrganizationId: true,
+      memberships: {
+        where: { status: 'active' },
+        select: { organizationId: true, role: true },
+        orderBy: { id: 'asc' },
+      },
+    },
   });
 }
 
 export function findAccessTokenTtl(prisma: PrismaClient, organizationId: number) {
-  return prisma.organization.findUniqueOrThrow({ where: { id: organizationId }, select: { accessTokenTtlSeconds: true } });
+  return prisma.organization.findUniqueOrThrow({
+    where: { id: organizationId },
+    select: { accessTokenTtlSeconds: true },
+  });
 }

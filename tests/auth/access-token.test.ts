@@ -1,7 +1,16 @@
 /** An access token on a protected route: what is accepted and every way it is refused. */
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, withOrganization, type Member } from '../support/factories';
+import {
+  bearer,
+  createMember,
+  createPat,
+  decodeJwt,
+  loginAccess,
+  refreshAccess,
+  withOrganization,
+  type Member,
+} from '../support/factories';
 import { resign, tamper } from '../support/forge';
 
 let t: TestApp;
@@ -22,7 +31,9 @@ const whoami = (headers: Record<string, string>) => request(t.app).get('/api/cur
 async function expectRefused(headers: Record<string, string>, code: string) {
   const res = await whoami(headers);
   expect({ status: res.status, code: res.body.code }).toEqual({ status: 401, code });
-  expect(res.headers['www-authenticate']).toBe(`Bearer realm="latchkey", error="invalid_token", error_description="${res.body.detail}"`);
+  expect(res.headers['www-authenticate']).toBe(
+    `Bearer realm="latchkey", error="invalid_token", error_description="${res.body.detail}"`,
+  );
 }
 
 describe('access tokens on a protected route', () => {
@@ -40,17 +51,29 @@ describe('access tokens on a protected route', () => {
   });
 
   it('refuses a wrong audience or issuer, and a missing audience', async () => {
-    await expectRefused(bearer(await resign(t, access, { payload: { aud: 'https://other.example' } })), 'token_invalid');
-    await expectRefused(bearer(await resign(t, access, { payload: { iss: 'https://other.example' } })), 'token_invalid');
+    await expectRefused(
+      bearer(await resign(t, access, { payload: { aud: 'https://other.example' } })),
+      'token_invalid',
+    );
+    await expectRefused(
+      bearer(await resign(t, access, { payload: { iss: 'https://other.example' } })),
+      'token_invalid',
+    );
     await expectRefused(bearer(await resign(t, access, { payload: { aud: undefined } })), 'token_invalid');
   });
 
   it('refuses, though signed with our key, what Latchkey never issues: a future iat, a future nbf, a lifetime past the longest TTL', async () => {
     const { iat } = decodeJwt(access).payload as { iat: number };
     const leeway = t.config.jwt.leewaySeconds;
-    await expectRefused(bearer(await resign(t, access, { payload: { iat: iat + leeway + 60, exp: iat + leeway + 360 } })), 'token_invalid');
+    await expectRefused(
+      bearer(await resign(t, access, { payload: { iat: iat + leeway + 60, exp: iat + leeway + 360 } })),
+      'token_invalid',
+    );
     await expectRefused(bearer(await resign(t, access, { payload: { nbf: iat + leeway + 60 } })), 'token_invalid');
-    await expectRefused(bearer(await resign(t, access, { payload: { exp: iat + 3600 + leeway + 1 } })), 'token_invalid');
+    await expectRefused(
+      bearer(await resign(t, access, { payload: { exp: iat + 3600 + leeway + 1 } })),
+      'token_invalid',
+    );
     expect((await whoami(bearer(await resign(t, access, { payload: { exp: iat + 3600 } })))).status).toBe(200);
   });
 
@@ -65,7 +88,7 @@ describe('access tokens on a protected route', () => {
     expect((await whoami(bearer(tokens[1]!))).status).toBe(200);
   });
 
-  it('refuses a login access token whose organization is not its session\'s', async () => {
+  it("refuses a login access token whose organization is not its session's", async () => {
     const other = await createMember(t, { email: alice.email, role: 'owner' });
     const login = await loginAccess(t, alice);
     await expectRefused(bearer(await resign(t, login, { payload: { org_id: other.organizationId } })), 'session_ended');
@@ -78,7 +101,10 @@ describe('access tokens on a protected route', () => {
 
   it('refuses a token with the access type on only one side', async () => {
     await expectRefused(bearer(await resign(t, access, { header: { typ: 'JWT' } })), 'token_wrong_type');
-    await expectRefused(bearer(await resign(t, access, { payload: { token_type: 'refresh' }, header: { typ: 'at+jwt' } })), 'token_wrong_type');
+    await expectRefused(
+      bearer(await resign(t, access, { payload: { token_type: 'refresh' }, header: { typ: 'at+jwt' } })),
+      'token_wrong_type',
+    );
   });
 
   it('refuses malformed Authorization headers', async () => {
@@ -119,7 +145,10 @@ describe('access tokens on a protected route', () => {
   it('takes the lower of the token role and the current membership role (a demotion applies at once)', async () => {
     const bob = await createMember(t, { organizationId: alice.organizationId, role: 'manager' });
     const bobAccess = await refreshAccess(t, (await createPat(t, bob)).token);
-    await t.database.prisma.membership.update({ where: { userId_organizationId: { userId: bob.userId, organizationId: alice.organizationId } }, data: { role: 'annotator' } });
+    await t.database.prisma.membership.update({
+      where: { userId_organizationId: { userId: bob.userId, organizationId: alice.organizationId } },
+      data: { role: 'annotator' },
+    });
     await t.state.sync();
     expect((await whoami(bearer(bobAccess))).body.role).toBe('annotator');
   });
@@ -134,7 +163,9 @@ describe('access tokens on a protected route', () => {
     await t.state.sync();
     await expectRefused(bearer(inactive.access), 'user_inactive');
     const removed = await make();
-    await t.database.prisma.membership.delete({ where: { userId_organizationId: { userId: removed.member.userId, organizationId: alice.organizationId } } });
+    await t.database.prisma.membership.delete({
+      where: { userId_organizationId: { userId: removed.member.userId, organizationId: alice.organizationId } },
+    });
     await t.state.sync();
     await expectRefused(bearer(removed.access), 'not_a_member');
     const deleted = await make();

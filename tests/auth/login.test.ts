@@ -15,7 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const login = (body: object, ip = '10.0.0.1') => request(t.app).post('/api/auth/login').set('X-Forwarded-For', ip).send(body);
+const login = (body: object, ip = '10.0.0.1') =>
+  request(t.app).post('/api/auth/login').set('X-Forwarded-For', ip).send(body);
 
 function cookies(res: request.Response): Record<string, string> {
   const set = (res.headers['set-cookie'] ?? []) as unknown as string[];
@@ -29,10 +30,18 @@ describe('POST /api/auth/login', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     const { payload, header } = decodeJwt(res.body.access);
     expect(header.typ).toBe('at+jwt');
-    expect(payload).toMatchObject({ token_type: 'access', user_id: String(alice.userId), org_id: alice.organizationId, role: 'administrator', sid: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(payload).toMatchObject({
+      token_type: 'access',
+      user_id: String(alice.userId),
+      org_id: alice.organizationId,
+      role: 'administrator',
+      sid: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(payload.pat).toBeUndefined();
     const set = (res.headers['set-cookie'] as unknown as string[]).join('\n');
-    expect(set).toMatch(/latchkey_session=[0-9a-f]{32}\.[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax/);
+    expect(set).toMatch(
+      /latchkey_session=[0-9a-f]{32}\.[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax/,
+    );
     expect(set).toMatch(/csrftoken=[A-Za-z0-9_-]+; Max-Age=\d+; Path=\/; Expires=[^;]+; SameSite=Lax/);
     const session = await t.database.prisma.session.findUniqueOrThrow({ where: { id: payload.sid as string } });
     expect(session.tokenHash).toMatch(/^[0-9a-f]{64}$/);
@@ -61,21 +70,44 @@ describe('POST /api/auth/login', () => {
   it('400 for missing fields', async () => {
     const res = await login({});
     expect(res.status).toBe(400);
-    expect(res.body.validation_errors).toEqual({ email: ['This field is required.'], password: ['This field is required.'] });
+    expect(res.body.validation_errors).toEqual({
+      email: ['This field is required.'],
+      password: ['This field is required.'],
+    });
   });
 });
 
 describe('failed-login limits', () => {
-  const refusal = (res: request.Response) => ({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] });
-  const rows = () => t.database.prisma.$queryRaw<{ key: string; failures: number; window_ends_at: Date }[]>`SELECT key, failures, window_ends_at FROM login_throttle ORDER BY key`;
+  const refusal = (res: request.Response) => ({
+    status: res.status,
+    code: res.body.code,
+    retryAfter: res.headers['retry-after'],
+  });
+  const rows = () =>
+    t.database.prisma.$queryRaw<
+      { key: string; failures: number; window_ends_at: Date }[]
+    >`SELECT key, failures, window_ends_at FROM login_throttle ORDER BY key`;
 
   it('per account and client: after 10 failures that client is refused for that account, even with the right password, until its 15 minutes are over; the owner elsewhere is not', async () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
-    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: `wrong ${i}` }, '10.1.0.1')).status).toBe(401);
-    expect(refusal(await login({ email: target.email, password: 'wrong' }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
-    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
+    for (let i = 0; i < 10; i++)
+      expect((await login({ email: target.email, password: `wrong ${i}` }, '10.1.0.1')).status).toBe(401);
+    expect(refusal(await login({ email: target.email, password: 'wrong' }, '10.1.0.1'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '900',
+    });
+    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.1.0.1'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '900',
+    });
     t.clock.advance(60);
-    expect(refusal(await login({ email: target.email.toUpperCase(), password: PASSWORD }, '10.1.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '840' });
+    expect(refusal(await login({ email: target.email.toUpperCase(), password: PASSWORD }, '10.1.0.1'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '840',
+    });
     expect((await login({ email: target.email, password: PASSWORD }, '10.1.0.2')).status).toBe(200);
     expect((await login({ email: alice.email, password: PASSWORD }, '10.1.0.1')).status).toBe(200);
     t.clock.advance(840);
@@ -83,17 +115,27 @@ describe('failed-login limits', () => {
   });
 
   it('per client: after 100 failures across accounts the address is refused for every account; other addresses are not', async () => {
-    for (let i = 0; i < 100; i++) expect((await login({ email: `spray-${i}@example.com`, password: 'x' }, '10.2.0.1')).status).toBe(401);
-    expect(refusal(await login({ email: alice.email, password: PASSWORD }, '10.2.0.1'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '900' });
+    for (let i = 0; i < 100; i++)
+      expect((await login({ email: `spray-${i}@example.com`, password: 'x' }, '10.2.0.1')).status).toBe(401);
+    expect(refusal(await login({ email: alice.email, password: PASSWORD }, '10.2.0.1'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '900',
+    });
     expect((await login({ email: alice.email, password: PASSWORD }, '10.2.0.2')).status).toBe(200);
   });
 
   it('per account from everywhere: 50 failures an hour refuse the account to every client, the right password too, until the hour is over', async () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
     for (let client = 0; client < 5; client++) {
-      for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `10.5.${client}.1`)).status).toBe(401);
+      for (let i = 0; i < 10; i++)
+        expect((await login({ email: target.email, password: 'wrong' }, `10.5.${client}.1`)).status).toBe(401);
     }
-    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.5.9.9'))).toEqual({ status: 429, code: 'rate_limited', retryAfter: '3600' });
+    expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.5.9.9'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '3600',
+    });
     expect((await login({ email: alice.email, password: PASSWORD }, '10.5.0.1')).status).toBe(200);
     t.clock.advance(3600);
     expect((await login({ email: target.email, password: PASSWORD }, '10.5.9.9')).status).toBe(200);
@@ -103,21 +145,28 @@ describe('failed-login limits', () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
     for (let i = 0; i < 10; i++) await login({ email: target.email, password: 'wrong' }, '10.6.0.1');
     const before = await rows();
-    expect(await queriesDuring(t.database, async () => expect((await login({ email: target.email, password: PASSWORD }, '10.6.0.1')).status).toBe(429))).toBe(1);
+    expect(
+      await queriesDuring(t.database, async () =>
+        expect((await login({ email: target.email, password: PASSWORD }, '10.6.0.1')).status).toBe(429),
+      ),
+    ).toBe(1);
     expect(await rows()).toEqual(before);
   });
 
-  it('a successful login writes nothing to the counters and resets no one\'s', async () => {
+  it("a successful login writes nothing to the counters and resets no one's", async () => {
     // Counts every statement that writes to the counters (a statement-level trigger of the test's own).
     for (const sql of [
       'CREATE TABLE throttle_writes (op text NOT NULL)',
       'CREATE FUNCTION note_throttle_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO throttle_writes VALUES (TG_OP); RETURN NULL; END $$',
       'CREATE TRIGGER note_throttle_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON login_throttle FOR EACH STATEMENT EXECUTE FUNCTION note_throttle_write()',
-    ]) await t.database.prisma.$executeRawUnsafe(sql);
-    const writes = async () => (await t.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM throttle_writes`)[0]!.n;
+    ])
+      await t.database.prisma.$executeRawUnsafe(sql);
+    const writes = async () =>
+      (await t.database.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM throttle_writes`)[0]!.n;
     try {
       const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
-      for (let i = 0; i < 9; i++) expect((await login({ email: target.email, password: 'wrong' }, '10.7.0.1')).status).toBe(401);
+      for (let i = 0; i < 9; i++)
+        expect((await login({ email: target.email, password: 'wrong' }, '10.7.0.1')).status).toBe(401);
       expect(await writes()).toBeGreaterThan(0);
       const [writesBefore, rowsBefore] = [await writes(), await rows()];
       expect((await login({ email: target.email, password: PASSWORD }, '10.7.0.2')).status).toBe(200);
@@ -125,9 +174,15 @@ describe('failed-login limits', () => {
       expect(await writes()).toBe(writesBefore);
       expect(await rows()).toEqual(rowsBefore);
       expect((await login({ email: target.email, password: 'wrong' }, '10.7.0.1')).status).toBe(401);
-      expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.7.0.1'))).toMatchObject({ status: 429 });
+      expect(refusal(await login({ email: target.email, password: PASSWORD }, '10.7.0.1'))).toMatchObject({
+        status: 429,
+      });
     } finally {
-      for (const sql of ['DROP TRIGGER IF EXISTS note_throttle_write ON login_throttle', 'DROP FUNCTION IF EXISTS note_throttle_write()', 'DROP TABLE IF EXISTS throttle_writes']) {
+      for (const sql of [
+        'DROP TRIGGER IF EXISTS note_throttle_write ON login_throttle',
+        'DROP FUNCTION IF EXISTS note_throttle_write()',
+        'DROP TABLE IF EXISTS throttle_writes',
+      ]) {
         await t.database.prisma.$executeRawUnsafe(sql);
       }
     }
@@ -135,14 +190,21 @@ describe('failed-login limits', () => {
 
   it('concurrent guesses from one client get no more password checks than the limit', async () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => login({ email: target.email, password: `wrong ${i}` }, '10.8.0.1')));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login({ email: target.email, password: `wrong ${i}` }, '10.8.0.1')),
+    );
     expect(answers.map((r) => r.status).sort()).toEqual([...Array(10).fill(401), ...Array(10).fill(429)]);
   });
 
   it('an IPv6 client is one /64: its addresses share counters, the next /64 does not', async () => {
     const target = await createMember(t, { organizationId: alice.organizationId, role: 'annotator' });
-    for (let i = 0; i < 10; i++) expect((await login({ email: target.email, password: 'wrong' }, `2001:db8:1:2::${i.toString(16)}:1`)).status).toBe(401);
-    expect((await login({ email: target.email, password: PASSWORD }, '2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).status).toBe(429);
+    for (let i = 0; i < 10; i++)
+      expect(
+        (await login({ email: target.email, password: 'wrong' }, `2001:db8:1:2::${i.toString(16)}:1`)).status,
+      ).toBe(401);
+    expect(
+      (await login({ email: target.email, password: PASSWORD }, '2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).status,
+    ).toBe(429);
     expect((await login({ email: target.email, password: PASSWORD }, '2001:db8:1:3::1')).status).toBe(200);
   });
 
@@ -156,7 +218,8 @@ describe('failed-login limits', () => {
     expect(stale).toBeGreaterThanOrEqual(250);
     expect((await login({ email: 'sweep-0@example.com', password: 'x' }, '10.9.0.1')).status).toBe(401);
     expect(await expired()).toBe(stale - 100);
-    for (let i = 1; i < Math.ceil(stale / 100); i++) expect((await login({ email: `sweep-${i}@example.com`, password: 'x' }, '10.9.0.1')).status).toBe(401);
+    for (let i = 1; i < Math.ceil(stale / 100); i++)
+      expect((await login({ email: `sweep-${i}@example.com`, password: 'x' }, '10.9.0.1')).status).toBe(401);
     expect(await expired()).toBe(0);
     // What is left is the live windows of these attempts: one per account and client, one per account, one for the client.
     expect((await rows()).length).toBe(2 * Math.ceil(stale / 100) + 1);
@@ -169,7 +232,11 @@ describe('failed-login limits when the database is unreachable', () => {
     try {
       await cut.proxy!.cut();
       const res = await request(cut.app).post('/api/auth/login').send({ email: 'anyone@example.com', password: 'x' });
-      expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({ status: 503, code: 'service_unavailable', retryAfter: '1' });
+      expect({ status: res.status, code: res.body.code, retryAfter: res.headers['retry-after'] }).toEqual({
+        status: 503,
+        code: 'service_unavailable',
+        retryAfter: '1',
+      });
     } finally {
       await cut.proxy!.restore();
       await cut.close();
@@ -189,9 +256,17 @@ describe('sessions', () => {
     const noCsrf = await request(t.app).post('/api/token/').set('Cookie', cookie).send({ name: 'from browser' });
     expect(noCsrf.status).toBe(403);
     expect(noCsrf.body).toMatchObject({ code: 'csrf_failed', detail: 'CSRF Failed: CSRF token missing or incorrect.' });
-    const badCsrf = await request(t.app).post('/api/token/').set('Cookie', cookie).set('X-CSRFToken', 'nope').send({ name: 'from browser' });
+    const badCsrf = await request(t.app)
+      .post('/api/token/')
+      .set('Cookie', cookie)
+      .set('X-CSRFToken', 'nope')
+      .send({ name: 'from browser' });
     expect(badCsrf.status).toBe(403);
-    const ok = await request(t.app).post('/api/token/').set('Cookie', cookie).set('X-CSRFToken', jar.csrftoken!).send({ name: 'from browser' });
+    const ok = await request(t.app)
+      .post('/api/token/')
+      .set('Cookie', cookie)
+      .set('X-CSRFToken', jar.csrftoken!)
+      .send({ name: 'from browser' });
     expect(ok.status).toBe(201);
   });
 
@@ -201,18 +276,26 @@ describe('sessions', () => {
     expect(victim.csrftoken).not.toBe(attacker.csrftoken);
     // An attacker who can set cookies for the site plants a csrftoken of their own and sends it back.
     const planted = `latchkey_session=${victim.latchkey_session}; csrftoken=${attacker.csrftoken}`;
-    const res = await request(t.app).post('/api/token/').set('Cookie', planted).set('X-CSRFToken', attacker.csrftoken!).send({ name: 'forged' });
+    const res = await request(t.app)
+      .post('/api/token/')
+      .set('Cookie', planted)
+      .set('X-CSRFToken', attacker.csrftoken!)
+      .send({ name: 'forged' });
     expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'csrf_failed' });
   });
 
   it('refuses a forged or expired session cookie', async () => {
     const res = await login({ email: alice.email, password: PASSWORD }, '10.3.0.2');
     const [sid] = cookies(res).latchkey_session!.split('.');
-    const forged = await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${sid}.${'A'.repeat(43)}`);
+    const forged = await request(t.app)
+      .get('/api/current-user/whoami')
+      .set('Cookie', `latchkey_session=${sid}.${'A'.repeat(43)}`);
     expect(forged.status).toBe(401);
     expect(forged.body.code).toBe('session_ended');
     t.clock.advance(14 * 86_400 + 1);
-    const expired = await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${cookies(res).latchkey_session}`);
+    const expired = await request(t.app)
+      .get('/api/current-user/whoami')
+      .set('Cookie', `latchkey_session=${cookies(res).latchkey_session}`);
     expect(expired.status).toBe(401);
   });
 
@@ -227,8 +310,14 @@ describe('sessions', () => {
     const after = await request(t.app).get('/api/current-user/whoami').set(bearer(access));
     expect(after.status).toBe(401);
     expect(after.body.code).toBe('session_ended');
-    expect((await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${jar.latchkey_session}`)).status).toBe(401);
-    const events = await t.database.prisma.auditEvent.findMany({ where: { targetType: 'session', targetId: decodeJwt(access).payload.sid as string }, orderBy: { id: 'asc' } });
+    expect(
+      (await request(t.app).get('/api/current-user/whoami').set('Cookie', `latchkey_session=${jar.latchkey_session}`))
+        .status,
+    ).toBe(401);
+    const events = await t.database.prisma.auditEvent.findMany({
+      where: { targetType: 'session', targetId: decodeJwt(access).payload.sid as string },
+      orderBy: { id: 'asc' },
+    });
     expect(events.map((e) => e.action)).toEqual(['session.created', 'session.ended']);
   });
 

@@ -65,7 +65,9 @@ http {
 }
 
 const listen = (server: http.Server) =>
-  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
 
 describeWithNginx('nginx auth_request in front of an upstream', () => {
   let t: TestApp;
@@ -83,19 +85,39 @@ describeWithNginx('nginx auth_request in front of an upstream', () => {
     latchkey = http.createServer(t.app);
     upstream = http.createServer((req, res) => {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ user: req.headers['x-auth-user-id'], org: req.headers['x-auth-org-id'], role: req.headers['x-auth-role'], authorization: req.headers.authorization ?? null, path: req.url }));
+      res.end(
+        JSON.stringify({
+          user: req.headers['x-auth-user-id'],
+          org: req.headers['x-auth-org-id'],
+          role: req.headers['x-auth-role'],
+          authorization: req.headers.authorization ?? null,
+          path: req.url,
+        }),
+      );
     });
     const [lk, up, port] = [await listen(latchkey), await listen(upstream), await freeLoopbackPort()];
     dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-nginx-'));
     await writeFile(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, lk, up));
-    nginx = track(spawn(binary, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'inherit' }));
+    nginx = track(
+      spawn(binary, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], {
+        stdio: 'inherit',
+      }),
+    );
     base = `http://127.0.0.1:${port}`;
     // Up once it answers; an nginx that cannot start (a bad config, a taken port) exits, and that fails at once.
     let failed: string | undefined;
-    nginx.once('error', (err) => (failed = err.message)).once('exit', (code, signal) => (failed = `exited (${code ?? signal})`));
+    nginx
+      .once('error', (err) => (failed = err.message))
+      .once('exit', (code, signal) => (failed = `exited (${code ?? signal})`));
     await until(`nginx (${binary}) answers on ${base}`, async () => {
-      if (failed) throw new Error(`nginx (${binary}) ${failed}; its error log: ${await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '(none)')}`);
-      return fetch(`${base}/`).then(() => true, () => false);
+      if (failed)
+        throw new Error(
+          `nginx (${binary}) ${failed}; its error log: ${await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '(none)')}`,
+        );
+      return fetch(`${base}/`).then(
+        () => true,
+        () => false,
+      );
     });
   }, PROCESS_TEST_TIMEOUT_MS);
 
@@ -112,7 +134,13 @@ describeWithNginx('nginx auth_request in front of an upstream', () => {
     const access = await refreshAccess(t, (await createPat(t, member)).token);
     const res = await fetch(`${base}/reports?x=1`, { headers: { Authorization: `Bearer ${access}` } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ user: String(member.userId), org: String(member.organizationId), role: 'reviewer', authorization: null, path: '/reports?x=1' });
+    expect(await res.json()).toEqual({
+      user: String(member.userId),
+      org: String(member.organizationId),
+      role: 'reviewer',
+      authorization: null,
+      path: '/reports?x=1',
+    });
     const viaKey = await fetch(`${base}/`, { headers: { 'X-Api-Key': access } });
     expect(viaKey.status).toBe(200);
   });
@@ -131,7 +159,11 @@ describeWithNginx('nginx auth_request in front of an upstream', () => {
     const pat = await createPat(t, member);
     const access = await refreshAccess(t, pat.token);
     expect((await fetch(`${base}/`, { headers: { Authorization: `Bearer ${access}` } })).status).toBe(200);
-    await fetch(`http://127.0.0.1:${(latchkey.address() as AddressInfo).port}/api/token/blacklist`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh: pat.token }) });
+    await fetch(`http://127.0.0.1:${(latchkey.address() as AddressInfo).port}/api/token/blacklist`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh: pat.token }),
+    });
     expect((await fetch(`${base}/`, { headers: { Authorization: `Bearer ${access}` } })).status).toBe(401);
   });
 });

@@ -6,7 +6,16 @@
 import request from 'supertest';
 import type { Role } from '../../src/generated/prisma/client';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, createPat, decodeJwt, loginAccess, PASSWORD, refreshAccess, type Member } from '../support/factories';
+import {
+  bearer,
+  createMember,
+  createPat,
+  decodeJwt,
+  loginAccess,
+  PASSWORD,
+  refreshAccess,
+  type Member,
+} from '../support/factories';
 
 let t: TestApp;
 let admin: Member;
@@ -14,7 +23,10 @@ let admin: Member;
 beforeAll(async () => {
   t = await startTestApp();
   admin = await createMember(t, { role: 'owner' });
-  await t.database.prisma.organization.update({ where: { id: admin.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.database.prisma.organization.update({
+    where: { id: admin.organizationId },
+    data: { legacyApiTokensEnabled: true },
+  });
   await t.state.sync();
 });
 afterAll(() => t.close());
@@ -24,7 +36,9 @@ async function credentials(member: Member) {
   const pat = await createPat(t, member);
   const access = await refreshAccess(t, pat.token);
   const login = await request(t.app).post('/api/auth/login').send({ email: member.email, password: PASSWORD });
-  const session = ((login.headers['set-cookie'] ?? []) as unknown as string[]).map((c) => c.split(';')[0]!).find((c) => c.startsWith('latchkey_session='))!;
+  const session = ((login.headers['set-cookie'] ?? []) as unknown as string[])
+    .map((c) => c.split(';')[0]!)
+    .find((c) => c.startsWith('latchkey_session='))!;
   const legacy = (await request(t.app).post('/api/current-user/reset-token').set(bearer(access))).body.token as string;
   return { pat, access, loginAccess: login.body.access as string, session, legacy };
 }
@@ -37,7 +51,10 @@ const whoamiWith = async (headers: Record<string, string>): Promise<Outcome> => 
   return res.status === 200 ? { role: res.body.role } : { refused: res.status };
 };
 const introspect = async (token: string): Promise<Outcome> => {
-  const res = await request(t.app).post('/api/token/introspect').set(bearer(await loginAccess(t, admin))).send({ token });
+  const res = await request(t.app)
+    .post('/api/token/introspect')
+    .set(bearer(await loginAccess(t, admin)))
+    .send({ token });
   return res.body.active ? { role: res.body.role } : { refused: res.status };
 };
 
@@ -58,10 +75,15 @@ const PATHS: [string, (c: Credentials) => Promise<Outcome>][] = [
   [
     'rotate (by an administrator)',
     async (c) => {
-      const res = await request(t.app).post('/api/token/rotate').set(bearer(await loginAccess(t, admin))).send({ refresh: c.pat.token });
+      const res = await request(t.app)
+        .post('/api/token/rotate')
+        .set(bearer(await loginAccess(t, admin)))
+        .send({ refresh: c.pat.token });
       if (res.status !== 200) return { refused: res.status };
       c.pat = { token: res.body.refresh as string, id: c.pat.id }; // the next paths use the live successor
-      const row = await t.database.prisma.personalAccessToken.findUniqueOrThrow({ where: { jti: decodeJwt(res.body.refresh).payload.jti as string } });
+      const row = await t.database.prisma.personalAccessToken.findUniqueOrThrow({
+        where: { jti: decodeJwt(res.body.refresh).payload.jti as string },
+      });
       return { role: row.role };
     },
   ],
@@ -83,7 +105,10 @@ describe.each(PATHS)('%s', (_name, use) => {
     const c = await credentials(member);
     expect(await use(c)).toEqual({ role: 'manager' });
 
-    await t.database.prisma.membership.update({ where: { userId_organizationId: { userId: member.userId, organizationId: admin.organizationId } }, data: { role: 'annotator' } });
+    await t.database.prisma.membership.update({
+      where: { userId_organizationId: { userId: member.userId, organizationId: admin.organizationId } },
+      data: { role: 'annotator' },
+    });
     await t.state.sync();
     expect(await use(c)).toEqual({ role: 'annotator' });
 
@@ -100,8 +125,14 @@ describe.each(PATHS)('%s, through a pending membership', (_name, use) => {
     expect(await use(c)).toEqual({ role: 'manager' });
 
     const adminLogin = bearer(await loginAccess(t, admin));
-    await request(t.app).delete(`/api/organizations/${admin.organizationId}/memberships/${member.userId}`).set(adminLogin).expect(204);
-    const invited = await request(t.app).post(`/api/organizations/${admin.organizationId}/memberships`).set(adminLogin).send({ email: member.email, role: 'reviewer' });
+    await request(t.app)
+      .delete(`/api/organizations/${admin.organizationId}/memberships/${member.userId}`)
+      .set(adminLogin)
+      .expect(204);
+    const invited = await request(t.app)
+      .post(`/api/organizations/${admin.organizationId}/memberships`)
+      .set(adminLogin)
+      .send({ email: member.email, role: 'reviewer' });
     expect(invited.body).toMatchObject({ status: 'pending', role: 'reviewer' });
     expect(await use(c)).toEqual({ refused: expect.any(Number) });
 

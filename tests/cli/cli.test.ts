@@ -19,26 +19,41 @@ describe('the latchkey command', () => {
 
   it('migrate applies pending migrations, then finds nothing to do', async () => {
     const first = await runCli(['migrate'], env());
-    expect(first).toMatchObject({ code: 0, stdout: `applied ${(await readMigrations()).map((m) => m.name).join(', ')}\n` });
+    expect(first).toMatchObject({
+      code: 0,
+      stdout: `applied ${(await readMigrations()).map((m) => m.name).join(', ')}\n`,
+    });
     expect(await runCli(['migrate'], env())).toMatchObject({ code: 0, stdout: 'database schema up to date\n' });
   });
 
   it('create-admin creates an organization owned by a new user who can log in with that password', async () => {
-    const res = await runCli(['create-admin', '--email', 'Ada@Example.com', '--password', 'analytical engine', '--org', 'Babbage & Co'], env());
+    const res = await runCli(
+      ['create-admin', '--email', 'Ada@Example.com', '--password', 'analytical engine', '--org', 'Babbage & Co'],
+      env(),
+    );
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ email: 'ada@example.com', organization: { title: 'Babbage & Co' }, role: 'owner' });
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      email: 'ada@example.com',
+      organization: { title: 'Babbage & Co' },
+      role: 'owner',
+    });
     const client = new Client({ connectionString: db.url });
     await client.connect();
     const { rows } = await client.query("SELECT password_hash FROM users WHERE email = 'ada@example.com'");
-    const audit = await client.query("SELECT action, details FROM audit_events");
+    const audit = await client.query('SELECT action, details FROM audit_events');
     await client.end();
     expect(await bcrypt.compare('analytical engine', rows[0].password_hash)).toBe(true);
-    expect(audit.rows).toEqual([{ action: 'organization.created', details: { owner_user_id: expect.any(Number), via: 'cli' } }]);
+    expect(audit.rows).toEqual([
+      { action: 'organization.created', details: { owner_user_id: expect.any(Number), via: 'cli' } },
+    ]);
   });
 
   it.each([
     [['create-admin', '--email', 'x@example.com', '--org', 'X'], /missing --password/],
-    [['create-admin', '--email', 'x@example.com', '--password', 'short', '--org', 'X'], /--password must be at least 8 characters/],
+    [
+      ['create-admin', '--email', 'x@example.com', '--password', 'short', '--org', 'X'],
+      /--password must be at least 8 characters/,
+    ],
     [['create-admin', '--email', 'nope', '--password', 'long enough', '--org', 'X'], /--email is not an email address/],
     [['create-admin', '--bogus'], /Unknown option '--bogus'/],
     [['frobnicate'], /unknown command "frobnicate"/],
@@ -60,10 +75,17 @@ describe('the latchkey command', () => {
   });
 
   it('npm start fails clearly, exit 1, when the database never becomes reachable', async () => {
-    const server = await startProcess({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none', LATCHKEY_SECRET_KEY: SECRET, LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '1' });
+    const server = await startProcess({
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none',
+      LATCHKEY_SECRET_KEY: SECRET,
+      LATCHKEY_DB_CONNECT_TIMEOUT_SECONDS: '1',
+    });
     try {
       expect(await server.exited()).toBe(1);
-      expect(server.logs.find((l) => l.msg === 'could not start')).toMatchObject({ level: 60, err: { message: expect.stringMatching(/127\.0\.0\.1:9\/none unreachable/) } });
+      expect(server.logs.find((l) => l.msg === 'could not start')).toMatchObject({
+        level: 60,
+        err: { message: expect.stringMatching(/127\.0\.0\.1:9\/none unreachable/) },
+      });
     } finally {
       await server.stop();
     }

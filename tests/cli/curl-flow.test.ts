@@ -27,7 +27,12 @@ async function curl(...args: string[]): Promise<{ status: number; body: Record<s
 describe('the curl flow against a running server', () => {
   let db: TestDatabase;
   let server: ServerProcess;
-  const env = () => ({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: SECRET, LATCHKEY_ADMIN_EMAIL: ADMIN.email, LATCHKEY_ADMIN_PASSWORD: ADMIN.password });
+  const env = () => ({
+    DATABASE_URL: db.url,
+    LATCHKEY_SECRET_KEY: SECRET,
+    LATCHKEY_ADMIN_EMAIL: ADMIN.email,
+    LATCHKEY_ADMIN_PASSWORD: ADMIN.password,
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: false });
@@ -42,17 +47,47 @@ describe('the curl flow against a running server', () => {
   let pat: string;
 
   it('logs the bootstrapped owner in and creates a PAT', async () => {
-    const login = await curl('-X', 'POST', `${server.url}/api/auth/login`, '-H', 'Content-Type: application/json', '-d', JSON.stringify(ADMIN));
+    const login = await curl(
+      '-X',
+      'POST',
+      `${server.url}/api/auth/login`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify(ADMIN),
+    );
     expect(login.status).toBe(200);
-    const created = await curl('-X', 'POST', `${server.url}/api/token/`, '-H', `Authorization: Bearer ${login.body.access}`, '-H', 'Content-Type: application/json', '-d', '{"name": "curl"}');
+    const created = await curl(
+      '-X',
+      'POST',
+      `${server.url}/api/token/`,
+      '-H',
+      `Authorization: Bearer ${login.body.access}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{"name": "curl"}',
+    );
     expect(created.status).toBe(201);
     pat = created.body.token as string;
   });
 
   it('refreshes exactly as Label Studio’s documentation shows, then calls the API with the access token', async () => {
-    const refreshed = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
+    const refreshed = await curl(
+      '-X',
+      'POST',
+      `${server.url}/api/token/refresh`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      `{"refresh": "${pat}"}`,
+    );
     expect(refreshed.status).toBe(200);
-    const whoami = await curl(`${server.url}/api/current-user/whoami`, '-H', `Authorization: Bearer ${refreshed.body.access}`);
+    const whoami = await curl(
+      `${server.url}/api/current-user/whoami`,
+      '-H',
+      `Authorization: Bearer ${refreshed.body.access}`,
+    );
     expect(whoami.status).toBe(200);
     expect(whoami.body).toMatchObject({ email: ADMIN.email, role: 'owner' });
   });
@@ -62,14 +97,35 @@ describe('the curl flow against a running server', () => {
     expect(rotated.code).toBe(0);
     const { kid } = JSON.parse(rotated.stdout) as { kid: string };
     const listed = await runCli(['keys', 'list'], { DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: SECRET });
-    expect(listed.stdout.trim().split('\n').map((line) => JSON.parse(line).state)).toEqual(['verifying', 'signing']);
-    const refreshed = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).state),
+    ).toEqual(['verifying', 'signing']);
+    const refreshed = await curl(
+      '-X',
+      'POST',
+      `${server.url}/api/token/refresh`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      `{"refresh": "${pat}"}`,
+    );
     expect(refreshed.status).toBe(200);
     expect(kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // The change feed tells the running server; it signs with the new key from then on.
     const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string;
     await until('the running server signs with the rotated key', async () => {
-      const next = await curl('-X', 'POST', `${server.url}/api/token/refresh`, '-H', 'Content-Type: application/json', '-d', `{"refresh": "${pat}"}`);
+      const next = await curl(
+        '-X',
+        'POST',
+        `${server.url}/api/token/refresh`,
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        `{"refresh": "${pat}"}`,
+      );
       return kidOf(next.body.access as string) === kid;
     });
   });

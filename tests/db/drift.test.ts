@@ -38,7 +38,9 @@ describe('drift between schema.prisma and the migrations', () => {
   });
 
   it('catches a column deleted from a migration', async () => {
-    const drift = await driftAfter(editFirst(migrations, (sql) => sql.replace(/^\s*"last_used_at" TIMESTAMPTZ\(3\),\n/m, '')));
+    const drift = await driftAfter(
+      editFirst(migrations, (sql) => sql.replace(/^\s*"last_used_at" TIMESTAMPTZ\(3\),\n/m, '')),
+    );
     expect(drift).toEqual(['column personal_access_tokens.last_used_at: in schema.prisma, missing from the database']);
   });
 
@@ -48,7 +50,10 @@ describe('drift between schema.prisma and the migrations', () => {
         sql
           .replace('"jti" CHAR(32) NOT NULL', '"jti" TEXT NOT NULL')
           .replace('"ended_at" TIMESTAMPTZ(3),', '"ended_at" TIMESTAMPTZ(3) NOT NULL,')
-          .replace('"access_token_ttl_seconds" INTEGER NOT NULL DEFAULT 300', '"access_token_ttl_seconds" INTEGER NOT NULL DEFAULT 600'),
+          .replace(
+            '"access_token_ttl_seconds" INTEGER NOT NULL DEFAULT 300',
+            '"access_token_ttl_seconds" INTEGER NOT NULL DEFAULT 600',
+          ),
       ),
     );
     expect(drift).toEqual([
@@ -77,7 +82,10 @@ describe('drift between schema.prisma and the migrations', () => {
   it('catches a model in schema.prisma that no migration creates', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-schema-'));
     const schemaPath = path.join(dir, 'schema.prisma');
-    writeFileSync(schemaPath, `${readFileSync(DEFAULT_SCHEMA_PATH, 'utf8')}\nmodel Widget {\n  id Int @id\n\n  @@map("widgets")\n}\n`);
+    writeFileSync(
+      schemaPath,
+      `${readFileSync(DEFAULT_SCHEMA_PATH, 'utf8')}\nmodel Widget {\n  id Int @id\n\n  @@map("widgets")\n}\n`,
+    );
     try {
       expect((await driftAfter(migrations, schemaPath)).sort()).toEqual([
         'index widgets_pkey: in schema.prisma, missing from the database',

@@ -18,7 +18,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const direct = new URL(db.url);
   proxy = await startProxy(direct.hostname, Number(direct.port || 5432));
-  database = await Database.connect(Object.assign(new URL(db.url), { port: String(proxy.port) }).toString(), { poolSize: 2, connectTimeoutSeconds: 5, logger: createLogger('silent') });
+  database = await Database.connect(Object.assign(new URL(db.url), { port: String(proxy.port) }).toString(), {
+    poolSize: 2,
+    connectTimeoutSeconds: 5,
+    logger: createLogger('silent'),
+  });
 });
 afterAll(async () => {
   await database.close().catch(() => undefined);
@@ -26,35 +30,48 @@ afterAll(async () => {
   await db.drop();
 });
 
-const caught = (work: () => Promise<unknown>) => work().then(() => undefined, (err: unknown) => err);
+const caught = (work: () => Promise<unknown>) =>
+  work().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
 function expectUnavailable(err: unknown) {
   expect(err).toBeDefined();
   expect(isDatabaseUnavailable(err)).toBe(true);
-  expect({ status: toAppError(err).status, retryAfter: toAppError(err).options.headers?.['Retry-After'] }).toEqual({ status: 503, retryAfter: '1' });
+  expect({ status: toAppError(err).status, retryAfter: toAppError(err).options.headers?.['Retry-After'] }).toEqual({
+    status: 503,
+    retryAfter: '1',
+  });
 }
 
-itWithConcurrentConnections('a connection closed in the middle of a transaction (P1017, ConnectionClosed)', async () => {
-  const err = await caught(() =>
-    database.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT 1`;
-      await proxy.cut();
-      await tx.$queryRaw`SELECT 2`;
-    }),
-  );
-  await proxy.restore();
-  expectUnavailable(err);
-});
-
-itWithConcurrentConnections('a raw query that cannot reach the server (P2010 with a driver adapter cause)', async () => {
-  await proxy.cut();
-  try {
-    expectUnavailable(await caught(() => database.prisma.$queryRaw`SELECT 1`));
-    expectUnavailable(await caught(() => database.prisma.user.findFirst()));
-  } finally {
+itWithConcurrentConnections(
+  'a connection closed in the middle of a transaction (P1017, ConnectionClosed)',
+  async () => {
+    const err = await caught(() =>
+      database.prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1`;
+        await proxy.cut();
+        await tx.$queryRaw`SELECT 2`;
+      }),
+    );
     await proxy.restore();
-  }
-});
+    expectUnavailable(err);
+  },
+);
+
+itWithConcurrentConnections(
+  'a raw query that cannot reach the server (P2010 with a driver adapter cause)',
+  async () => {
+    await proxy.cut();
+    try {
+      expectUnavailable(await caught(() => database.prisma.$queryRaw`SELECT 1`));
+      expectUnavailable(await caught(() => database.prisma.user.findFirst()));
+    } finally {
+      await proxy.restore();
+    }
+  },
+);
 
 it('a query on an expired transaction (P2028)', async () => {
   const err = await caught(() =>
@@ -70,7 +87,11 @@ it('a query on an expired transaction (P2028)', async () => {
 });
 
 it("pg's pool timing out while waiting for a connection", async () => {
-  const small = await Database.connect(db.url, { poolSize: 1, connectTimeoutSeconds: 5, logger: createLogger('silent') });
+  const small = await Database.connect(db.url, {
+    poolSize: 1,
+    connectTimeoutSeconds: 5,
+    logger: createLogger('silent'),
+  });
   (small.pool.options as { connectionTimeoutMillis: number }).connectionTimeoutMillis = 50;
   const held = await small.pool.connect();
   try {

@@ -26,7 +26,12 @@ afterEach(() => {
 function expect400(res: request.Response, code: string) {
   expect({ status: res.status, body: res.body }).toEqual({
     status: 400,
-    body: expect.objectContaining({ id: res.headers['x-request-id'], status_code: 400, code, detail: expect.any(String) }),
+    body: expect.objectContaining({
+      id: res.headers['x-request-id'],
+      status_code: 400,
+      code,
+      detail: expect.any(String),
+    }),
   });
 }
 
@@ -47,16 +52,23 @@ describe('a field named after an Object.prototype member', () => {
   const PROTOTYPE_KEYS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
 
   it.each(PROTOTYPE_KEYS)('POST /api/jwt/settings with JSON key %s is 400 validation_error naming it', async (key) => {
-    const res = await request(t.app).post('/api/jwt/settings').set(headers).set('Content-Type', 'application/json').send(`{"${key}": 1}`);
+    const res = await request(t.app)
+      .post('/api/jwt/settings')
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(`{"${key}": 1}`);
     expect400(res, 'validation_error');
     expect(JSON.parse(res.text).validation_errors).toEqual(JSON.parse(`{"${key}": ["Unknown field."]}`));
   });
 
-  it.each(PROTOTYPE_KEYS.filter((key) => key !== '__proto__'))('POST /api/jwt/settings with form key %s is 400 validation_error naming it', async (key) => {
-    const res = await request(t.app).post('/api/jwt/settings').set(headers).type('form').send(`${key}=1`);
-    expect400(res, 'validation_error');
-    expect(Object.keys(res.body.validation_errors)).toEqual([key]);
-  });
+  it.each(PROTOTYPE_KEYS.filter((key) => key !== '__proto__'))(
+    'POST /api/jwt/settings with form key %s is 400 validation_error naming it',
+    async (key) => {
+      const res = await request(t.app).post('/api/jwt/settings').set(headers).type('form').send(`${key}=1`);
+      expect400(res, 'validation_error');
+      expect(Object.keys(res.body.validation_errors)).toEqual([key]);
+    },
+  );
 
   it('POST /api/jwt/settings with form key __proto__: the form parser (qs) drops it, leaving an empty patch', async () => {
     const res = await request(t.app).post('/api/jwt/settings').set(headers).type('form').send('__proto__=1');
@@ -68,20 +80,32 @@ describe('a role whose toString is not callable', () => {
   const role = '{"role": {"toString": 1}}';
 
   it('on PAT creation is 400 validation_error', async () => {
-    const res = await request(t.app).post('/api/token/').set(headers).set('Content-Type', 'application/json').send(role);
+    const res = await request(t.app)
+      .post('/api/token/')
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(role);
     expect400(res, 'validation_error');
     expect(res.body.validation_errors.role).toEqual([expect.any(String)]);
   });
 
   it('on membership add is 400 validation_error', async () => {
     const body = '{"email": "new@example.com", "password": "long enough", "role": {"toString": 1}}';
-    const res = await request(t.app).post(`/api/organizations/${owner.organizationId}/memberships`).set(headers).set('Content-Type', 'application/json').send(body);
+    const res = await request(t.app)
+      .post(`/api/organizations/${owner.organizationId}/memberships`)
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(body);
     expect400(res, 'validation_error');
     expect(Object.keys(res.body.validation_errors)).toEqual(['role']);
   });
 
   it('on membership patch is 400 validation_error', async () => {
-    const res = await request(t.app).patch(`/api/organizations/${owner.organizationId}/memberships/${owner.userId}`).set(headers).set('Content-Type', 'application/json').send(role);
+    const res = await request(t.app)
+      .patch(`/api/organizations/${owner.organizationId}/memberships/${owner.userId}`)
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(role);
     expect400(res, 'validation_error');
   });
 
@@ -101,12 +125,22 @@ describe('further 500s the fuzz test (fuzz.test.ts) found', () => {
     ['br', Buffer.from('not brotli')],
     ['gzip', gzipSync('{"refresh": "x"}').subarray(0, 12)],
   ])('a body that does not decode under Content-Encoding: %s is 400 malformed_body', async (encoding, bytes) => {
-    const res = await request(t.app).post('/api/token/refresh').set('Content-Type', 'application/json').set('Content-Encoding', encoding).serialize(raw).send(bytes);
+    const res = await request(t.app)
+      .post('/api/token/refresh')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', encoding)
+      .serialize(raw)
+      .send(bytes);
     expect400(res, 'malformed_body');
   });
 
   it('a body that does decode is parsed as usual', async () => {
-    const res = await request(t.app).post('/api/token/refresh').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').serialize(raw).send(gzipSync('{"refresh": ""}'));
+    const res = await request(t.app)
+      .post('/api/token/refresh')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .serialize(raw)
+      .send(gzipSync('{"refresh": ""}'));
     expect(res.body.validation_errors).toEqual({ refresh: ['This field may not be blank.'] });
   });
 
@@ -115,18 +149,41 @@ describe('further 500s the fuzz test (fuzz.test.ts) found', () => {
     ['POST', '/api/token/', '{"name": "a\\u0000b"}', 'name', 'Null characters are not allowed.'],
     ['POST', '/api/token/', '{"name": "a\\ud800b"}', 'name', 'Not a valid string.'],
     ['POST', '/api/organizations', '{"title": "a\\u0000b"}', 'title', 'Null characters are not allowed.'],
-    ['POST', '/api/auth/login', '{"email": "a\\u0000@example.com", "password": "x"}', 'email', 'Null characters are not allowed.'],
+    [
+      'POST',
+      '/api/auth/login',
+      '{"email": "a\\u0000@example.com", "password": "x"}',
+      'email',
+      'Null characters are not allowed.',
+    ],
   ])('%s %s %s is 400 validation_error', async (method, path, body, field, message) => {
-    const res = await request(t.app)[method.toLowerCase() as 'post'](path).set(headers).set('Content-Type', 'application/json').send(body);
+    const agent = request(t.app);
+    const res = await agent[method.toLowerCase() as 'post'](path)
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(body);
     expect400(res, 'validation_error');
     expect(res.body.validation_errors).toEqual({ [field]: [message] });
   });
 
-  it('a NUL in a new member\'s name is 400 validation_error', async () => {
-    const body = JSON.stringify({ email: 'nul@example.com', role: 'annotator', password: 'long enough', first_name: 'a\u0000b', last_name: '\u0000' });
-    const res = await request(t.app).post(`/api/organizations/${owner.organizationId}/memberships`).set(headers).set('Content-Type', 'application/json').send(body);
+  it("a NUL in a new member's name is 400 validation_error", async () => {
+    const body = JSON.stringify({
+      email: 'nul@example.com',
+      role: 'annotator',
+      password: 'long enough',
+      first_name: 'a\u0000b',
+      last_name: '\u0000',
+    });
+    const res = await request(t.app)
+      .post(`/api/organizations/${owner.organizationId}/memberships`)
+      .set(headers)
+      .set('Content-Type', 'application/json')
+      .send(body);
     expect400(res, 'validation_error');
-    expect(res.body.validation_errors).toEqual({ first_name: ['Null characters are not allowed.'], last_name: ['Null characters are not allowed.'] });
+    expect(res.body.validation_errors).toEqual({
+      first_name: ['Null characters are not allowed.'],
+      last_name: ['Null characters are not allowed.'],
+    });
   });
 });
 
@@ -143,9 +200,20 @@ describe('a genuine fault', () => {
     });
     const res = await request(app).get('/api/token/');
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ id: res.headers['x-request-id'], status_code: 500, code: 'internal_error', detail: 'Internal server error.' });
+    expect(res.body).toEqual({
+      id: res.headers['x-request-id'],
+      status_code: 500,
+      code: 'internal_error',
+      detail: 'Internal server error.',
+    });
     expect(res.text).not.toContain('hunter2');
     const errors = logs.lines.map((line) => JSON.parse(line)).filter((line) => line.level >= 50);
-    expect(errors).toEqual([expect.objectContaining({ msg: 'unhandled error', reqId: res.headers['x-request-id'], err: expect.objectContaining({ message: expect.stringContaining('wiring bug'), stack: expect.any(String) }) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        msg: 'unhandled error',
+        reqId: res.headers['x-request-id'],
+        err: expect.objectContaining({ message: expect.stringContaining('wiring bug'), stack: expect.any(String) }),
+      }),
+    ]);
   });
 });

@@ -39,7 +39,11 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['GET', '/api/current-user/token'],
   ['POST', '/api/current-user/reset-token'],
   ['GET', '/api/jwt/settings'],
-  ['POST', '/api/jwt/settings', ['api_tokens_enabled', 'legacy_api_tokens_enabled', 'api_token_ttl_days', 'access_token_ttl_seconds']],
+  [
+    'POST',
+    '/api/jwt/settings',
+    ['api_tokens_enabled', 'legacy_api_tokens_enabled', 'api_token_ttl_days', 'access_token_ttl_seconds'],
+  ],
   ['GET', '/api/organizations'],
   ['POST', '/api/organizations', ['title']],
   ['GET', '/api/organizations/:id/memberships'],
@@ -75,7 +79,8 @@ function servedRoutes(app: Express): string[] {
       if (layer.handle?.stack) walk(layer.handle.stack);
       if (!layer.route) continue;
       const declared = Object.keys(layer.route.methods).filter((m) => m !== 'options' && m !== '_all');
-      for (const method of declared.length ? declared : ['all']) served.push(`${method.toUpperCase()} ${layer.route.path}`);
+      for (const method of declared.length ? declared : ['all'])
+        served.push(`${method.toUpperCase()} ${layer.route.path}`);
     }
   };
   walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
@@ -84,24 +89,72 @@ function servedRoutes(app: Express): string[] {
 
 // ---- Generators -------------------------------------------------------------------------------
 
-const PROTOTYPE_KEYS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__', 'prototype'];
+const PROTOTYPE_KEYS = [
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__proto__',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__defineGetter__',
+  'prototype',
+];
 
 const ascii = (min: number, max: number) => fc.integer({ min, max }).map((c) => String.fromCharCode(c));
 /** What Node's HTTP client lets through in a header value: visible ASCII, space, tab and latin-1. */
-const headerText = fc.oneof(fc.string({ unit: ascii(0x20, 0x7e), maxLength: 120 }), fc.string({ unit: fc.oneof(ascii(0x20, 0x7e), ascii(0xa0, 0xff), fc.constant('\t')), maxLength: 40 }));
-const hex = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength, maxLength });
+const headerText = fc.oneof(
+  fc.string({ unit: ascii(0x20, 0x7e), maxLength: 120 }),
+  fc.string({ unit: fc.oneof(ascii(0x20, 0x7e), ascii(0xa0, 0xff), fc.constant('\t')), maxLength: 40 }),
+);
+const hex = (minLength: number, maxLength: number) =>
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength, maxLength });
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 
-const weirdScalar = fc.constantFrom('1e309', '-1e309', '123456789012345678901234567890', '-0', '0.5', '1e-400', '-1', '0', '2147483648', 'null', 'true', 'false', '""', '" "', '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"\\udfff x"', '"\\uffff"', '"1"', '"1e3"', '" 5 "', '"true"', '"maybe"');
+const weirdScalar = fc.constantFrom(
+  '1e309',
+  '-1e309',
+  '123456789012345678901234567890',
+  '-0',
+  '0.5',
+  '1e-400',
+  '-1',
+  '0',
+  '2147483648',
+  'null',
+  'true',
+  'false',
+  '""',
+  '" "',
+  '"\\u0000"',
+  '"a\\u0000b"',
+  '"\\ud800"',
+  '"\\udfff x"',
+  '"\\uffff"',
+  '"1"',
+  '"1e3"',
+  '" 5 "',
+  '"true"',
+  '"maybe"',
+);
 
 /** JSON text, generated as text so `__proto__` and friends are real keys. */
-const objectText = (entries: readonly (readonly [string, string])[]) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+const objectText = (entries: readonly (readonly [string, string])[]) =>
+  `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
 const key = fc.oneof(fc.constantFrom(...FIELDS), fc.constantFrom(...PROTOTYPE_KEYS), fc.string({ maxLength: 12 }));
 
 /** A JWT-shaped string: garbage headers and claims around a signature that is never right. */
 const jwtish = fc
   .tuple(
-    fc.record({ alg: fc.constantFrom('none', 'ES256', 'HS256', 'RS256', 'EdDSA', 'PS256', ''), typ: fc.constantFrom('JWT', 'at+jwt', 'jwt', 'x'), kid: fc.oneof(fc.string({ maxLength: 20 }), fc.constant('constructor')) }, { requiredKeys: [] }),
+    fc.record(
+      {
+        alg: fc.constantFrom('none', 'ES256', 'HS256', 'RS256', 'EdDSA', 'PS256', ''),
+        typ: fc.constantFrom('JWT', 'at+jwt', 'jwt', 'x'),
+        kid: fc.oneof(fc.string({ maxLength: 20 }), fc.constant('constructor')),
+      },
+      { requiredKeys: [] },
+    ),
     fc.record(
       {
         token_type: fc.constantFrom('refresh', 'access', 'x'),
@@ -124,7 +177,10 @@ const jwtish = fc
   )
   .map(([header, claims, signature, twoPart, hostileRole]) => {
     // As the fuzzer sent: a claim holding an object whose toString is a number.
-    const payload = objectText([...Object.entries(claims).map(([k, v]) => [k, JSON.stringify(v)] as const), ...(hostileRole ? [['role', '{"toString":1}'] as const] : [])]);
+    const payload = objectText([
+      ...Object.entries(claims).map(([k, v]) => [k, JSON.stringify(v)] as const),
+      ...(hostileRole ? [['role', '{"toString":1}'] as const] : []),
+    ]);
     const parts = `${b64(JSON.stringify(header))}.${b64(payload)}`;
     return twoPart ? parts : `${parts}.${signature}`;
   });
@@ -141,7 +197,16 @@ const scalarText = fc.oneof(
 );
 
 /** Values whose own members break a careless `String(value)` or `obj[key]`. */
-const hostileText = fc.constantFrom('{"toString":1}', '{"toString":{}}', '[{"toString":1}]', '{"valueOf":1,"toString":1}', '{"__proto__":{"toString":1}}', '{"constructor":{"prototype":1}}', '[]', '{}');
+const hostileText = fc.constantFrom(
+  '{"toString":1}',
+  '{"toString":{}}',
+  '[{"toString":1}]',
+  '{"valueOf":1,"toString":1}',
+  '{"__proto__":{"toString":1}}',
+  '{"constructor":{"prototype":1}}',
+  '[]',
+  '{}',
+);
 
 const { value: jsonValueText } = fc.letrec<{ value: string }>((tie) => ({
   value: fc.oneof(
@@ -152,22 +217,44 @@ const { value: jsonValueText } = fc.letrec<{ value: string }>((tie) => ({
   ),
 }));
 
-const fieldValueText = fc.oneof({ weight: 4, arbitrary: scalarText }, { weight: 3, arbitrary: hostileText }, { weight: 1, arbitrary: jsonValueText });
+const fieldValueText = fc.oneof(
+  { weight: 4, arbitrary: scalarText },
+  { weight: 3, arbitrary: hostileText },
+  { weight: 1, arbitrary: jsonValueText },
+);
 
 /** Some of the route's fields (hostile values likely), and a few other keys (prototype names likely). */
 const jsonObjectText = (fields: readonly string[]) =>
   fc
-    .tuple(fc.record(Object.fromEntries(fields.map((field) => [field, fieldValueText])), { requiredKeys: [] }), fc.array(fc.tuple(key, jsonValueText), { maxLength: 3 }))
+    .tuple(
+      fc.record(Object.fromEntries(fields.map((field) => [field, fieldValueText])), { requiredKeys: [] }),
+      fc.array(fc.tuple(key, jsonValueText), { maxLength: 3 }),
+    )
     .map(([mine, extra]) => objectText([...(Object.entries(mine) as [string, string][]), ...extra]));
 
-const formValue = fc.oneof(fc.string({ maxLength: 30 }).map(encodeURIComponent), fc.constantFrom('%', '%ff', '%E0%A4%A', '%00', 'a+b', '', ...ROLES), fc.string({ unit: ascii(0x21, 0x7e), maxLength: 20 }));
+const formValue = fc.oneof(
+  fc.string({ maxLength: 30 }).map(encodeURIComponent),
+  fc.constantFrom('%', '%ff', '%E0%A4%A', '%00', 'a+b', '', ...ROLES),
+  fc.string({ unit: ascii(0x21, 0x7e), maxLength: 20 }),
+);
 const formText = (fields: readonly string[]) =>
   fc
     .tuple(
       fc.record(Object.fromEntries(fields.map((field) => [field, formValue])), { requiredKeys: [] }),
-      fc.array(fc.tuple(fc.oneof(key.map(encodeURIComponent), fc.constantFrom('a[b]', 'refresh[]', 'role[toString]', '%', '__proto__[x]', '')), formValue), { maxLength: 4 }),
+      fc.array(
+        fc.tuple(
+          fc.oneof(
+            key.map(encodeURIComponent),
+            fc.constantFrom('a[b]', 'refresh[]', 'role[toString]', '%', '__proto__[x]', ''),
+          ),
+          formValue,
+        ),
+        { maxLength: 4 },
+      ),
     )
-    .map(([mine, extra]) => [...(Object.entries(mine) as [string, string][]), ...extra].map(([k, v]) => `${k}=${v}`).join('&'));
+    .map(([mine, extra]) =>
+      [...(Object.entries(mine) as [string, string][]), ...extra].map(([k, v]) => `${k}=${v}`).join('&'),
+    );
 
 type Body = { readonly bytes: Buffer; readonly type?: string; readonly encoding?: string };
 
@@ -192,22 +279,61 @@ const CONTENT_TYPES = [
 const bodyFor = (fields: readonly string[]): fc.Arbitrary<Body | undefined> =>
   fc.oneof(
     { weight: 2, arbitrary: fc.constant(undefined) },
-    { weight: 6, arbitrary: jsonObjectText(fields).map((text) => ({ bytes: Buffer.from(text), type: 'application/json' })) },
-    { weight: 3, arbitrary: formText(fields).map((text) => ({ bytes: Buffer.from(text), type: 'application/x-www-form-urlencoded' })) },
-    { weight: 1, arbitrary: jsonValueText.map((text) => ({ bytes: Buffer.from(text), type: 'application/json' })) },
-    { weight: 1, arbitrary: fc.tuple(jsonObjectText(fields), fc.nat()).map(([text, cut]) => ({ bytes: Buffer.from(text.slice(0, cut % (text.length + 1))), type: 'application/json' })) },
-    { weight: 1, arbitrary: fc.tuple(fc.oneof(jsonObjectText(fields), formText(fields)), fc.constantFrom(...CONTENT_TYPES)).map(([text, type]) => ({ bytes: Buffer.from(text), type })) },
-    { weight: 1, arbitrary: fc.tuple(fc.uint8Array({ maxLength: 300 }), fc.option(fc.constantFrom(...CONTENT_TYPES), { nil: undefined })).map(([bytes, type]) => ({ bytes: Buffer.from(bytes), type })) },
     {
-      weight: 1,
-      arbitrary: fc.tuple(jsonObjectText(fields), fc.constantFrom('gzip', 'identity', 'deflate', 'br', 'compress', 'gzip, gzip'), fc.boolean()).map(([text, encoding, compress]) => ({
-        bytes: compress ? gzipSync(text) : Buffer.from(text),
-        type: 'application/json',
-        encoding,
+      weight: 6,
+      arbitrary: jsonObjectText(fields).map((text) => ({ bytes: Buffer.from(text), type: 'application/json' })),
+    },
+    {
+      weight: 3,
+      arbitrary: formText(fields).map((text) => ({
+        bytes: Buffer.from(text),
+        type: 'application/x-www-form-urlencoded',
       })),
     },
+    { weight: 1, arbitrary: jsonValueText.map((text) => ({ bytes: Buffer.from(text), type: 'application/json' })) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(jsonObjectText(fields), fc.nat()).map(([text, cut]) => ({
+        bytes: Buffer.from(text.slice(0, cut % (text.length + 1))),
+        type: 'application/json',
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.oneof(jsonObjectText(fields), formText(fields)), fc.constantFrom(...CONTENT_TYPES))
+        .map(([text, type]) => ({ bytes: Buffer.from(text), type })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.uint8Array({ maxLength: 300 }), fc.option(fc.constantFrom(...CONTENT_TYPES), { nil: undefined }))
+        .map(([bytes, type]) => ({ bytes: Buffer.from(bytes), type })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          jsonObjectText(fields),
+          fc.constantFrom('gzip', 'identity', 'deflate', 'br', 'compress', 'gzip, gzip'),
+          fc.boolean(),
+        )
+        .map(([text, encoding, compress]) => ({
+          bytes: compress ? gzipSync(text) : Buffer.from(text),
+          type: 'application/json',
+          encoding,
+        })),
+    },
     // Over the 16 KiB limit.
-    { weight: 1, arbitrary: fc.constantFrom('application/json', 'application/x-www-form-urlencoded').map((type) => ({ bytes: Buffer.from(type.endsWith('json') ? JSON.stringify({ name: 'a'.repeat(17_000) }) : `name=${'a'.repeat(17_000)}`), type })) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('application/json', 'application/x-www-form-urlencoded').map((type) => ({
+        bytes: Buffer.from(
+          type.endsWith('json') ? JSON.stringify({ name: 'a'.repeat(17_000) }) : `name=${'a'.repeat(17_000)}`,
+        ),
+        type,
+      })),
+    },
   );
 
 /** A path segment: real ids, numbers, malformed escapes, prototype names, unicode, very long. */
@@ -215,14 +341,43 @@ const segment = (real: readonly string[]) =>
   fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...real) },
     fc.nat().map(String),
-    fc.constantFrom('%', '%ff', '%E0%A4%A', '%zz', '%00', '%2F', '%ED%A0%80', '%C0%AF', '..', '.', '-1', '1e3', '0x10', '999999999999', '2147483648', '01', '%201', 'pat', 'legacy', ...PROTOTYPE_KEYS),
+    fc.constantFrom(
+      '%',
+      '%ff',
+      '%E0%A4%A',
+      '%zz',
+      '%00',
+      '%2F',
+      '%ED%A0%80',
+      '%C0%AF',
+      '..',
+      '.',
+      '-1',
+      '1e3',
+      '0x10',
+      '999999999999',
+      '2147483648',
+      '01',
+      '%201',
+      'pat',
+      'legacy',
+      ...PROTOTYPE_KEYS,
+    ),
     fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent),
-    fc.string({ unit: fc.constantFrom(...'abc019-._~!$&\'()*+,;=:@%'.split('')), maxLength: 20 }),
+    fc.string({ unit: fc.constantFrom(..."abc019-._~!$&'()*+,;=:@%".split('')), maxLength: 20 }),
     fc.integer({ min: 100, max: 4000 }).map((n) => 'x'.repeat(n)),
   );
 
 const query = fc.option(
-  fc.array(fc.tuple(fc.constantFrom('page', 'page_size', 'token', '__proto__', 'constructor', 'page[x]'), fc.oneof(fc.nat().map(String), fc.constantFrom('', '-1', '0', '1e3', '%', '%ff', '999999999', 'abc'))), { maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`),
+  fc
+    .array(
+      fc.tuple(
+        fc.constantFrom('page', 'page_size', 'token', '__proto__', 'constructor', 'page[x]'),
+        fc.oneof(fc.nat().map(String), fc.constantFrom('', '-1', '0', '1e3', '%', '%ff', '999999999', 'abc')),
+      ),
+      { maxLength: 4 },
+    )
+    .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`),
   { nil: '' },
 );
 
@@ -238,10 +393,17 @@ type Headers = Record<string, string>;
 const anonymous = (valid: () => Credentials): fc.Arbitrary<Headers> =>
   fc.oneof(
     fc.constant({}),
-    fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Token', 'Basic', 'Digest', 'JWT', ''), fc.oneof(headerText, jwtish)).map(([scheme, value]) => ({ Authorization: `${scheme} ${value}` })),
+    fc
+      .tuple(
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Token', 'Basic', 'Digest', 'JWT', ''),
+        fc.oneof(headerText, jwtish),
+      )
+      .map(([scheme, value]) => ({ Authorization: `${scheme} ${value}` })),
     fc.oneof(headerText, jwtish).map((value) => ({ Authorization: value })),
     fc.oneof(headerText, jwtish).map((value) => ({ 'X-Api-Key': value })),
-    fc.tuple(headerText, headerText).map(([session, csrf]) => ({ Cookie: `latchkey_session=${session}; csrftoken=${csrf}`, 'X-CSRFToken': csrf })),
+    fc
+      .tuple(headerText, headerText)
+      .map(([session, csrf]) => ({ Cookie: `latchkey_session=${session}; csrftoken=${csrf}`, 'X-CSRFToken': csrf })),
     headerText.map((cookie) => ({ Cookie: cookie })),
     // A real token's header and signature around someone else's claims.
     jwtish.map((forged) => {
@@ -257,12 +419,23 @@ const authenticated = (valid: () => Credentials): fc.Arbitrary<Headers> =>
     fc.constant('X-Api-Key').map((name) => ({ [name]: valid().access })),
     fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: headerText }).map((wrong) => {
       const { session, csrf } = valid();
-      return { Cookie: `latchkey_session=${session}; csrftoken=${csrf}`, ...(wrong === undefined ? { 'X-CSRFToken': csrf } : { 'X-CSRFToken': wrong }) };
+      return {
+        Cookie: `latchkey_session=${session}; csrftoken=${csrf}`,
+        ...(wrong === undefined ? { 'X-CSRFToken': csrf } : { 'X-CSRFToken': wrong }),
+      };
     }),
   );
 
 /** Headers anyone may add: request ids, proxies' X-Forwarded-For, Accept. */
-const noise = fc.record({ 'X-Request-Id': headerText, 'X-Forwarded-For': fc.oneof(headerText, fc.ipV4(), fc.ipV6()), Accept: headerText, 'X-CSRFToken': headerText }, { requiredKeys: [] });
+const noise = fc.record(
+  {
+    'X-Request-Id': headerText,
+    'X-Forwarded-For': fc.oneof(headerText, fc.ipV4(), fc.ipV6()),
+    Accept: headerText,
+    'X-CSRFToken': headerText,
+  },
+  { requiredKeys: [] },
+);
 
 interface Sent {
   readonly method: string;
@@ -279,8 +452,18 @@ const requests = (credentials: fc.Arbitrary<Headers>, real: Record<string, reado
       weight: fields ? 2 : 1,
       arbitrary: fc
         .record({
-          method: fc.oneof({ weight: 6, arbitrary: fc.constant(declared) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }).chain((m) => (m === 'ALL' ? fc.constantFrom(...METHODS) : fc.constant(m))),
-          segments: fc.record({ id: segment(real.id!), userId: segment(real.userId!), type: segment(['pat', 'legacy']), tokenId: segment(real.tokenId!) }),
+          method: fc
+            .oneof(
+              { weight: 6, arbitrary: fc.constant(declared) },
+              { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+            )
+            .chain((m) => (m === 'ALL' ? fc.constantFrom(...METHODS) : fc.constant(m))),
+          segments: fc.record({
+            id: segment(real.id!),
+            userId: segment(real.userId!),
+            type: segment(['pat', 'legacy']),
+            tokenId: segment(real.tokenId!),
+          }),
           slash: fc.boolean(),
           query,
           credentials,
@@ -288,7 +471,10 @@ const requests = (credentials: fc.Arbitrary<Headers>, real: Record<string, reado
           body: bodyFor(fields ?? FIELDS),
         })
         .map(({ method, segments, slash, query, credentials, noise, body }) => {
-          const path = template.replace(/:(\w+)/g, (_, name: keyof typeof segments) => segments[name]) + (slash ? '/' : '') + query;
+          const path =
+            template.replace(/:(\w+)/g, (_, name: keyof typeof segments) => segments[name]) +
+            (slash ? '/' : '') +
+            query;
           const headers: Headers = { ...noise, ...credentials };
           if (body?.type !== undefined) headers['Content-Type'] = body.type;
           if (body?.encoding !== undefined) headers['Content-Encoding'] = body.encoding;
@@ -313,12 +499,17 @@ function send(sent: Sent): Promise<Received> {
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     const headers = sent.body ? { ...sent.headers, 'Content-Length': String(sent.body.bytes.length) } : sent.headers;
-    const req = http.request({ host: '127.0.0.1', port, method: sent.method, path: sent.path, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: sent.method, path: sent.path, headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(sent.body?.bytes);
   });
@@ -343,7 +534,12 @@ function violation(sent: Sent, res: Received): string | undefined {
   if (body.validation_errors !== undefined) {
     const fields = body.validation_errors as Record<string, unknown>;
     if (res.status !== 400 || typeof fields !== 'object' || fields === null) return 'validation_errors off a 400';
-    if (!Object.values(fields).every((messages) => Array.isArray(messages) && messages.every((m) => typeof m === 'string'))) return 'validation_errors not field → messages';
+    if (
+      !Object.values(fields).every(
+        (messages) => Array.isArray(messages) && messages.every((m) => typeof m === 'string'),
+      )
+    )
+      return 'validation_errors not field → messages';
   }
   return undefined;
 }
@@ -358,21 +554,31 @@ let real: Record<string, readonly string[]>;
 /** Logs in as `owner` over HTTP; a fuzzed login spree may have hit the per-IP limit, so wait it out on the frozen clock. */
 async function login(): Promise<Credentials> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const res = await send({ method: 'POST', path: '/api/auth/login', headers: { 'Content-Type': 'application/json' }, body: { bytes: Buffer.from(JSON.stringify({ email: owner.email, password: PASSWORD })) } });
+    const res = await send({
+      method: 'POST',
+      path: '/api/auth/login',
+      headers: { 'Content-Type': 'application/json' },
+      body: { bytes: Buffer.from(JSON.stringify({ email: owner.email, password: PASSWORD })) },
+    });
     if (res.status === 429) {
       t.clock.advance(16 * 60);
       continue;
     }
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
     const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-    const cookie = (name: string) => cookies.find((c) => c.startsWith(`${name}=`))!.split(';')[0]!.slice(name.length + 1);
+    const cookie = (name: string) =>
+      cookies
+        .find((c) => c.startsWith(`${name}=`))!
+        .split(';')[0]!
+        .slice(name.length + 1);
     return { access: JSON.parse(res.text).access, session: cookie('latchkey_session'), csrf: cookie('csrftoken') };
   }
   throw new Error('login still throttled');
 }
 
 /** The writes that may log the caller out, demote or remove it, switch PATs off or change its active organization. */
-const DISTURBS_CALLER = /^\/api\/(auth\/logout|current-user\/?(\?|$)|jwt\/settings|organizations\/[^/]+\/memberships\/)/;
+const DISTURBS_CALLER =
+  /^\/api\/(auth\/logout|current-user\/?(\?|$)|jwt\/settings|organizations\/[^/]+\/memberships\/)/;
 
 /**
  * Puts back what such a write changed, so later runs still get past authentication and
@@ -381,7 +587,11 @@ const DISTURBS_CALLER = /^\/api\/(auth\/logout|current-user\/?(\?|$)|jwt\/settin
 async function restore(): Promise<void> {
   const { prisma } = t.database;
   const membership = { userId: owner.userId, organizationId: owner.organizationId };
-  await prisma.membership.upsert({ where: { userId_organizationId: membership }, create: { ...membership, role: 'owner' }, update: { role: 'owner' } });
+  await prisma.membership.upsert({
+    where: { userId_organizationId: membership },
+    create: { ...membership, role: 'owner' },
+    update: { role: 'owner' },
+  });
   await prisma.organization.update({ where: { id: owner.organizationId }, data: settingsColumns(SETTINGS_DEFAULTS) });
   await prisma.user.update({ where: { id: owner.userId }, data: { activeOrganizationId: owner.organizationId } });
   await t.state.sync();
@@ -396,7 +606,11 @@ beforeAll(async () => {
   owner = await createMember(t, { role: 'owner' });
   const annotator = await createMember(t, { role: 'annotator', organizationId: owner.organizationId });
   const pat = await createPat(t, owner, { name: 'fuzzed' });
-  real = { id: [String(owner.organizationId)], userId: [String(owner.userId), String(annotator.userId)], tokenId: [String(pat.id)] };
+  real = {
+    id: [String(owner.organizationId)],
+    userId: [String(owner.userId), String(annotator.userId)],
+    tokenId: [String(pat.id)],
+  };
   credentials = await login();
 });
 
@@ -417,7 +631,8 @@ async function fuzz(headers: fc.Arbitrary<Headers>) {
       const res = await send(sent);
       const problem = violation(sent, res);
       if (problem) throw new Error(`${problem}: ${res.status} ${res.text.slice(0, 500)}`);
-      if (res.status < 300 && !['GET', 'HEAD', 'OPTIONS'].includes(sent.method) && DISTURBS_CALLER.test(sent.path)) await restore();
+      if (res.status < 300 && !['GET', 'HEAD', 'OPTIONS'].includes(sent.method) && DISTURBS_CALLER.test(sent.path))
+        await restore();
     }),
     { numRuns: RUNS, seed, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
   );

@@ -23,26 +23,53 @@ describe('logs carry no secrets', () => {
   it('logs one allow-listed line per request and no credential from any place a request carries one', async () => {
     await request(t.app).get('/healthz').set('Authorization', `Bearer ${SECRETS.bearer}`);
     await request(t.app).get('/api/token/').set('Authorization', `Token ${SECRETS.legacy}`);
-    await request(t.app).get('/api/current-user/whoami').set('X-Api-Key', SECRETS.apiKey).set('Cookie', `sessionid=${SECRETS.cookie}; csrftoken=${SECRETS.csrf}`).set('X-CSRFToken', SECRETS.csrf);
+    await request(t.app)
+      .get('/api/current-user/whoami')
+      .set('X-Api-Key', SECRETS.apiKey)
+      .set('Cookie', `sessionid=${SECRETS.cookie}; csrftoken=${SECRETS.csrf}`)
+      .set('X-CSRFToken', SECRETS.csrf);
     await request(t.app).get(`/api/token/introspect?token=${SECRETS.query}`);
     await request(t.app).post('/api/token/refresh/').send({ refresh: SECRETS.body });
     await request(t.app).post('/api/auth/login').type('form').send(`email=a@b.co&password=${SECRETS.form}`);
-    await request(t.app).post('/api/token/refresh/').set('Content-Type', 'application/json').send(`{"refresh": "${SECRETS.body}"`); // malformed
+    await request(t.app)
+      .post('/api/token/refresh/')
+      .set('Content-Type', 'application/json')
+      .send(`{"refresh": "${SECRETS.body}"`); // malformed
 
     const lines = t.logs.lines.map((l) => JSON.parse(l));
     const access = lines.filter((l) => l.msg === 'request');
     expect(access).toHaveLength(7);
     expect(access[3]).toMatchObject({ method: 'GET', path: '/api/token/introspect', status: 405 });
-    expect(Object.keys(access[0]).sort()).toEqual(['level', 'method', 'ms', 'msg', 'path', 'reqId', 'service', 'status', 'time']);
+    expect(Object.keys(access[0]).sort()).toEqual([
+      'level',
+      'method',
+      'ms',
+      'msg',
+      'path',
+      'reqId',
+      'service',
+      'status',
+      'time',
+    ]);
     const text = t.logs.text();
-    for (const [where, secret] of Object.entries(SECRETS)) expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
+    for (const [where, secret] of Object.entries(SECRETS))
+      expect({ where, leaked: text.includes(secret) }).toEqual({ where, leaked: false });
   });
 
   it('keeps a token pasted into a URL path out of the access log', async () => {
     const pat = 'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJlLXBhdGg';
     const legacy = 'lkt_0123456789ABCDEFGHIJabcdefghijQWERTY';
-    for (const path of [`/api/token/${pat}`, `/api/token/${pat.split('.').slice(0, 2).join('.')}/`, `/api/token/${legacy}`]) await request(t.app).get(path);
-    const paths = t.logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request').slice(-3).map((l) => l.path);
+    for (const path of [
+      `/api/token/${pat}`,
+      `/api/token/${pat.split('.').slice(0, 2).join('.')}/`,
+      `/api/token/${legacy}`,
+    ])
+      await request(t.app).get(path);
+    const paths = t.logs.lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'request')
+      .slice(-3)
+      .map((l) => l.path);
     expect(paths).toEqual(['/api/token/[redacted]', '/api/token/[redacted]/', '/api/token/[redacted]']);
     expect(t.logs.text()).not.toContain(pat.split('.')[1]);
     expect(t.logs.text()).not.toContain(legacy);
@@ -50,7 +77,14 @@ describe('logs carry no secrets', () => {
 
   it('redacts credential-shaped fields logged by hand', () => {
     const sink = captureLogs();
-    sink.logger.info({ headers: { authorization: `Bearer ${SECRETS.bearer}`, 'x-api-key': SECRETS.apiKey, cookie: SECRETS.cookie }, refresh: SECRETS.body, user: { password: SECRETS.form } }, 'by hand');
+    sink.logger.info(
+      {
+        headers: { authorization: `Bearer ${SECRETS.bearer}`, 'x-api-key': SECRETS.apiKey, cookie: SECRETS.cookie },
+        refresh: SECRETS.body,
+        user: { password: SECRETS.form },
+      },
+      'by hand',
+    );
     const line = JSON.parse(sink.lines[0]!);
     expect(line.headers).toEqual({ authorization: '[redacted]', 'x-api-key': '[redacted]', cookie: '[redacted]' });
     expect(line.refresh).toBe('[redacted]');

@@ -10,7 +10,9 @@ import { captureLogs, startTestApp, testConfig, type TestApp } from '../support/
 function expectErrorBody(res: request.Response, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(res.body).toEqual(expect.objectContaining({ id: res.headers['x-request-id'], status_code: status, code, detail: expect.any(String) }));
+  expect(res.body).toEqual(
+    expect.objectContaining({ id: res.headers['x-request-id'], status_code: status, code, detail: expect.any(String) }),
+  );
   expect(res.body.id).toBeTruthy();
 }
 
@@ -29,7 +31,10 @@ describe('HTTP skeleton', () => {
 
     it('GET /readyz answers 200 when the database is reachable and migrated', async () => {
       const res = await request(t.app).get('/readyz').expect(200);
-      expect(res.body).toEqual({ status: 'ready', checks: { database: 'ok', migrations: `${(await readMigrations()).length} applied` } });
+      expect(res.body).toEqual({
+        status: 'ready',
+        checks: { database: 'ok', migrations: `${(await readMigrations()).length} applied` },
+      });
     });
 
     it('GET /readyz answers 503 while a migration is pending', async () => {
@@ -48,7 +53,12 @@ describe('HTTP skeleton', () => {
     });
 
     it('GET /readyz answers 503 before the database is connected', async () => {
-      const app = createApp({ config: testConfig(), logger: captureLogs().logger, services: () => undefined, migrations: [] });
+      const app = createApp({
+        config: testConfig(),
+        logger: captureLogs().logger,
+        services: () => undefined,
+        migrations: [],
+      });
       const res = await request(app).get('/readyz');
       expectErrorBody(res, 503, 'service_unavailable');
       expect(res.body.detail).toBe('Database is not connected yet.');
@@ -93,30 +103,56 @@ describe('HTTP skeleton', () => {
 
   describe('request bodies', () => {
     it('answers malformed JSON with 400 malformed_body, never a 500', async () => {
-      const res = await request(t.app).post('/api/anything').set('Content-Type', 'application/json').send('{"refresh": ');
+      const res = await request(t.app)
+        .post('/api/anything')
+        .set('Content-Type', 'application/json')
+        .send('{"refresh": ');
       expectErrorBody(res, 400, 'malformed_body');
     });
 
     it('answers a JSON scalar body with 400 (objects and arrays only)', async () => {
-      const res = await request(t.app).post('/api/anything').set('Content-Type', 'application/json').send('"just a string"');
+      const res = await request(t.app)
+        .post('/api/anything')
+        .set('Content-Type', 'application/json')
+        .send('"just a string"');
       expectErrorBody(res, 400, 'malformed_body');
     });
 
     it('answers a body over 16 KiB with 413, JSON and form alike', async () => {
       const big = 'a'.repeat(16 * 1024 + 1);
-      expectErrorBody(await request(t.app).post('/api/anything').set('Content-Type', 'application/json').send(JSON.stringify({ big })), 413, 'payload_too_large');
-      expectErrorBody(await request(t.app).post('/api/anything').set('Content-Type', 'application/x-www-form-urlencoded').send(`big=${big}`), 413, 'payload_too_large');
+      expectErrorBody(
+        await request(t.app)
+          .post('/api/anything')
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify({ big })),
+        413,
+        'payload_too_large',
+      );
+      expectErrorBody(
+        await request(t.app)
+          .post('/api/anything')
+          .set('Content-Type', 'application/x-www-form-urlencoded')
+          .send(`big=${big}`),
+        413,
+        'payload_too_large',
+      );
     });
 
     it('accepts a body of just under 16 KiB (the route then decides: here, 404)', async () => {
-      const res = await request(t.app).post('/api/anything').set('Content-Type', 'application/json').send(JSON.stringify({ a: 'a'.repeat(16 * 1024 - 20) }));
+      const res = await request(t.app)
+        .post('/api/anything')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ a: 'a'.repeat(16 * 1024 - 20) }));
       expectErrorBody(res, 404, 'not_found');
     });
 
-    it.each(['text/plain', 'application/xml', 'multipart/form-data; boundary=x'])('answers a %s body with 415', async (type) => {
-      const res = await request(t.app).post('/api/anything').set('Content-Type', type).send('refresh=x');
-      expectErrorBody(res, 415, 'unsupported_media_type');
-    });
+    it.each(['text/plain', 'application/xml', 'multipart/form-data; boundary=x'])(
+      'answers a %s body with 415',
+      async (type) => {
+        const res = await request(t.app).post('/api/anything').set('Content-Type', type).send('refresh=x');
+        expectErrorBody(res, 415, 'unsupported_media_type');
+      },
+    );
 
     it('answers a body without any content type with 415', async () => {
       const res = await request(t.app).post('/api/anything').set('Content-Length', '3').send(Buffer.from('abc'));
@@ -129,7 +165,10 @@ describe('HTTP skeleton', () => {
     });
 
     it('answers an unsupported charset with 415', async () => {
-      const res = await request(t.app).post('/api/anything').set('Content-Type', 'application/json; charset=klingon').send('{}');
+      const res = await request(t.app)
+        .post('/api/anything')
+        .set('Content-Type', 'application/json; charset=klingon')
+        .send('{}');
       expectErrorBody(res, 415, 'unsupported_media_type');
     });
   });
@@ -160,7 +199,13 @@ describe('HTTP skeleton', () => {
           'x-content-type-options': 'nosniff',
           'x-frame-options': 'DENY',
         });
-        for (const absent of ['x-powered-by', 'x-xss-protection', 'x-dns-prefetch-control', 'x-download-options', 'origin-agent-cluster']) {
+        for (const absent of [
+          'x-powered-by',
+          'x-xss-protection',
+          'x-dns-prefetch-control',
+          'x-download-options',
+          'origin-agent-cluster',
+        ]) {
           expect(res.headers[absent]).toBeUndefined();
         }
       }
@@ -177,18 +222,26 @@ describe('the error serializer', () => {
       case 'anonymous':
         throw new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
       case 'bad-bearer':
-        throw new AppError(401, 'token_expired', 'Token is expired', { challenge: { scheme: 'Bearer', error: 'invalid_token', description: 'Token is "expired"' } });
+        throw new AppError(401, 'token_expired', 'Token is expired', {
+          challenge: { scheme: 'Bearer', error: 'invalid_token', description: 'Token is "expired"' },
+        });
       case 'bad-legacy':
         throw new AppError(401, 'token_invalid', 'Invalid token.', { challenge: { scheme: 'Token' } });
       case 'scope':
-        throw new AppError(403, 'permission_denied', 'You do not have permission to perform this action.', { challenge: { scheme: 'Bearer', error: 'insufficient_scope' } });
+        throw new AppError(403, 'permission_denied', 'You do not have permission to perform this action.', {
+          challenge: { scheme: 'Bearer', error: 'insufficient_scope' },
+        });
       case 'fields':
-        throw new AppError(400, 'validation_error', 'Validation error', { fields: { refresh: ['This field is required.'] } });
+        throw new AppError(400, 'validation_error', 'Validation error', {
+          fields: { refresh: ['This field is required.'] },
+        });
       default:
         throw new Error('database password is hunter2');
     }
   });
-  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => sendError(req, res, toAppError(err)));
+  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) =>
+    sendError(req, res, toAppError(err)),
+  );
 
   it('challenges a 401 without credentials with a bare Bearer realm (RFC 6750 §3)', async () => {
     const res = await request(app).get('/throw/anonymous').expect(401);
@@ -197,16 +250,22 @@ describe('the error serializer', () => {
 
   it('names the error of a failed Bearer token, escaping quotes', async () => {
     const res = await request(app).get('/throw/bad-bearer').expect(401);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="latchkey", error="invalid_token", error_description="Token is \\"expired\\""');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="latchkey", error="invalid_token", error_description="Token is \\"expired\\""',
+    );
     expect(res.body.code).toBe('token_expired');
   });
 
   it('challenges a failed legacy token with the Token scheme', async () => {
-    expect((await request(app).get('/throw/bad-legacy').expect(401)).headers['www-authenticate']).toBe('Token realm="latchkey"');
+    expect((await request(app).get('/throw/bad-legacy').expect(401)).headers['www-authenticate']).toBe(
+      'Token realm="latchkey"',
+    );
   });
 
   it('sends insufficient_scope on a Bearer 403', async () => {
-    expect((await request(app).get('/throw/scope').expect(403)).headers['www-authenticate']).toBe('Bearer realm="latchkey", error="insufficient_scope"');
+    expect((await request(app).get('/throw/scope').expect(403)).headers['www-authenticate']).toBe(
+      'Bearer realm="latchkey", error="insufficient_scope"',
+    );
   });
 
   it('adds validation_errors to a 400', async () => {
@@ -216,7 +275,12 @@ describe('the error serializer', () => {
 
   it('turns an unexpected error into an opaque 500 that leaks nothing', async () => {
     const res = await request(app).get('/throw/boom').expect(500);
-    expect(res.body).toEqual({ id: res.headers['x-request-id'], status_code: 500, code: 'internal_error', detail: 'Internal server error.' });
+    expect(res.body).toEqual({
+      id: res.headers['x-request-id'],
+      status_code: 500,
+      code: 'internal_error',
+      detail: 'Internal server error.',
+    });
     expect(res.text).not.toContain('hunter2');
     expect(res.headers['www-authenticate']).toBeUndefined();
   });

@@ -24,7 +24,9 @@ describe('signing keys (ES256 default)', () => {
     const pkcs8 = t.keys.signer().key.export({ format: 'der', type: 'pkcs8' });
     expect(sealed.includes(pkcs8.subarray(-32))).toBe(false);
     expect(t.box.open(sealed, `signing key ${row!.kid}`).equals(pkcs8)).toBe(true);
-    expect(() => new SecretBox('another secret key of at least 32 chars').open(sealed, `signing key ${row!.kid}`)).toThrow(/LATCHKEY_SECRET_KEY/);
+    expect(() =>
+      new SecretBox('another secret key of at least 32 chars').open(sealed, `signing key ${row!.kid}`),
+    ).toThrow(/LATCHKEY_SECRET_KEY/);
     expect(() => t.box.open(sealed, 'signing key someone-else')).toThrow(/LATCHKEY_SECRET_KEY/);
   });
 
@@ -33,7 +35,17 @@ describe('signing keys (ES256 default)', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
     expect(res.headers['cache-control']).toBe('public, max-age=300');
-    expect(res.body.keys).toEqual([{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: t.keys.signer().kid, alg: 'ES256', use: 'sig' }]);
+    expect(res.body.keys).toEqual([
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        x: expect.any(String),
+        y: expect.any(String),
+        kid: t.keys.signer().kid,
+        alg: 'ES256',
+        use: 'sig',
+      },
+    ]);
     expect(JSON.stringify(res.body)).not.toMatch(/"d"/);
   });
 
@@ -52,7 +64,9 @@ describe('signing keys (ES256 default)', () => {
     const server = http.createServer(t.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`));
+      const jwks = createRemoteJWKSet(
+        new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`),
+      );
       const access = await refreshAccess(t, (await createPat(t, alice)).token);
       const { payload, protectedHeader } = await jwtVerify(access, jwks, {
         issuer: t.config.issuer,
@@ -61,9 +75,19 @@ describe('signing keys (ES256 default)', () => {
         currentDate: new Date(t.clock()),
       });
       expect(protectedHeader.alg).toBe('ES256');
-      expect(payload).toMatchObject({ token_type: 'access', user_id: String(alice.userId), org_id: alice.organizationId });
+      expect(payload).toMatchObject({
+        token_type: 'access',
+        user_id: String(alice.userId),
+        org_id: alice.organizationId,
+      });
       // And a PAT does not pass as an access token there either.
-      await expect(jwtVerify((await createPat(t, alice)).token, jwks, { typ: 'at+jwt', audience: t.config.jwt.audience, currentDate: new Date(t.clock()) })).rejects.toThrow();
+      await expect(
+        jwtVerify((await createPat(t, alice)).token, jwks, {
+          typ: 'at+jwt',
+          audience: t.config.jwt.audience,
+          currentDate: new Date(t.clock()),
+        }),
+      ).rejects.toThrow();
     } finally {
       server.close();
     }
@@ -92,13 +116,26 @@ describe('signing keys (ES256 default)', () => {
     const later = (seconds: number) => new Date(t.clock() + seconds * 1000);
     await rotateSigningKey(t.database.prisma, t.box, 'ES256', later(0));
     // The PAT signed with `kid` is live for a day: kept.
-    let { retired } = await rotateSigningKey(t.database.prisma, t.box, 'ES256', later(KEY_RETIREMENT_GRACE_SECONDS + 60));
+    let { retired } = await rotateSigningKey(
+      t.database.prisma,
+      t.box,
+      'ES256',
+      later(KEY_RETIREMENT_GRACE_SECONDS + 60),
+    );
     expect(retired).not.toContain(kid);
     await request(t.app).post('/api/token/blacklist').send({ refresh: pat.token }).expect(204);
     // Every other PAT of `kid`'s era is revoked too, so only the grace remains.
-    await t.database.prisma.personalAccessToken.updateMany({ where: { kid, revokedAt: null }, data: { revokedAt: new Date(t.clock()), revokedReason: 'revoked' } });
+    await t.database.prisma.personalAccessToken.updateMany({
+      where: { kid, revokedAt: null },
+      data: { revokedAt: new Date(t.clock()), revokedReason: 'revoked' },
+    });
     await t.state.sync();
-    ({ retired } = await rotateSigningKey(t.database.prisma, t.box, 'ES256', later(KEY_RETIREMENT_GRACE_SECONDS + 120)));
+    ({ retired } = await rotateSigningKey(
+      t.database.prisma,
+      t.box,
+      'ES256',
+      later(KEY_RETIREMENT_GRACE_SECONDS + 120),
+    ));
     expect(retired).toContain(kid);
     await t.keys.reload();
     const kids = (await request(t.app).get('/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
@@ -106,7 +143,14 @@ describe('signing keys (ES256 default)', () => {
   });
 
   it('refuses to open keys under another LATCHKEY_SECRET_KEY', async () => {
-    await expect(KeyRing.open({ prisma: t.database.prisma, box: new SecretBox('x'.repeat(40)), logger: t.logs.logger, alg: 'ES256' })).rejects.toThrow(/LATCHKEY_SECRET_KEY/);
+    await expect(
+      KeyRing.open({
+        prisma: t.database.prisma,
+        box: new SecretBox('x'.repeat(40)),
+        logger: t.logs.logger,
+        alg: 'ES256',
+      }),
+    ).rejects.toThrow(/LATCHKEY_SECRET_KEY/);
   });
 });
 

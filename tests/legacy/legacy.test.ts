@@ -10,15 +10,21 @@ let owner: Member;
 beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
-  await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.database.prisma.organization.update({
+    where: { id: owner.organizationId },
+    data: { legacyApiTokensEnabled: true },
+  });
   await t.state.sync();
 });
 afterAll(() => t.close());
 
 const as = async (m: Member) => bearer(await loginAccess(t, m));
-const whoami = (headers: Record<string, string | undefined>) => request(t.app).get('/api/current-user/whoami').set(headers);
+const whoami = (headers: Record<string, string | undefined>) =>
+  request(t.app).get('/api/current-user/whoami').set(headers);
 const reset = async (m: Member) => {
-  const res = await request(t.app).post('/api/current-user/reset-token/').set(await as(m));
+  const res = await request(t.app)
+    .post('/api/current-user/reset-token/')
+    .set(await as(m));
   expect(res.status).toBe(201);
   expect(res.headers['cache-control']).toBe('no-store');
   return res.body.token as string;
@@ -28,11 +34,23 @@ const queriesDuring = (fn: () => Promise<unknown>) => countQueries(t.database, f
 
 describe('legacy tokens', () => {
   it('is shown once, prefixed and checksummed; the database holds only its SHA-256', async () => {
-    expect((await request(t.app).get('/api/current-user/token').set(await as(owner))).body).toMatchObject({ hint: null, created_at: null });
+    expect(
+      (
+        await request(t.app)
+          .get('/api/current-user/token')
+          .set(await as(owner))
+      ).body,
+    ).toMatchObject({ hint: null, created_at: null });
     const token = await reset(owner);
     expect(token).toMatch(/^lkt_[0-9A-Za-z]{36}$/);
-    const shown = await request(t.app).get('/api/current-user/token').set(await as(owner));
-    expect(shown.body).toEqual({ detail: expect.stringContaining('shown only when created'), hint: `lkt_…${token.slice(-4)}`, created_at: expect.any(String) });
+    const shown = await request(t.app)
+      .get('/api/current-user/token')
+      .set(await as(owner));
+    expect(shown.body).toEqual({
+      detail: expect.stringContaining('shown only when created'),
+      hint: `lkt_…${token.slice(-4)}`,
+      created_at: expect.any(String),
+    });
     const dump = JSON.stringify(await t.database.prisma.$queryRawUnsafe('SELECT * FROM legacy_tokens'));
     expect(dump).not.toContain(token.slice(4, 20));
     const { createHash } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
@@ -41,14 +59,23 @@ describe('legacy tokens', () => {
 
   it('authenticates as Token (scheme in any case) and as X-Api-Key, with a Deprecation header and an info log line', async () => {
     const token = await reset(owner);
-    for (const headers of [{ Authorization: `Token ${token}` }, { Authorization: `token ${token}` }, { 'X-Api-Key': token }]) {
+    for (const headers of [
+      { Authorization: `Token ${token}` },
+      { Authorization: `token ${token}` },
+      { 'X-Api-Key': token },
+    ]) {
       const res = await whoami(headers);
       expect(res.status).toBe(200);
       expect(res.body.id).toBe(owner.userId);
       expect(res.headers.deprecation).toMatch(/^@\d+$/);
     }
     const lines = t.logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'legacy token used');
-    expect(lines.at(-1)).toMatchObject({ level: 30, userId: owner.userId, organizationId: owner.organizationId, endpoint: 'GET /api/current-user/whoami' });
+    expect(lines.at(-1)).toMatchObject({
+      level: 30,
+      userId: owner.userId,
+      organizationId: owner.organizationId,
+      endpoint: 'GET /api/current-user/whoami',
+    });
     expect(t.logs.text()).not.toContain(token);
   });
 
@@ -70,7 +97,9 @@ describe('legacy tokens', () => {
     expect(res!.status).toBe(401);
     expect(res!.body.detail).toBe('Invalid token.');
     // The counter does count: an endpoint that reads the database is seen.
-    expect(await queriesDuring(() => request(t.app).get('/api/current-user/token').set('Authorization', `Token ${token}`))).toBeGreaterThan(0);
+    expect(
+      await queriesDuring(() => request(t.app).get('/api/current-user/token').set('Authorization', `Token ${token}`)),
+    ).toBeGreaterThan(0);
   });
 
   it.each([
@@ -94,10 +123,17 @@ describe('legacy tokens', () => {
         expect(res.status).toBe(401);
         expect(res.body).toMatchObject({
           code: 'token_type_disabled',
-          detail: 'Authentication token no longer valid: legacy token authentication has been disabled for this organization',
+          detail:
+            'Authentication token no longer valid: legacy token authentication has been disabled for this organization',
         });
       }
-      expect((await request(t.app).post('/api/current-user/reset-token').set(await as(owner))).status).toBe(403);
+      expect(
+        (
+          await request(t.app)
+            .post('/api/current-user/reset-token')
+            .set(await as(owner))
+        ).status,
+      ).toBe(403);
     });
     expect((await whoami({ Authorization: `Token ${token}` })).status).toBe(200);
   });
@@ -110,7 +146,10 @@ describe('legacy tokens', () => {
     expect((await whoami({ Authorization: `Token ${token}` })).body.code).toBe('user_inactive');
     await t.database.prisma.user.update({ where: { id: member.userId }, data: { isActive: true } });
     await t.state.sync();
-    await request(t.app).delete(`/api/organizations/${owner.organizationId}/memberships/${member.userId}`).set(await as(owner)).expect(204);
+    await request(t.app)
+      .delete(`/api/organizations/${owner.organizationId}/memberships/${member.userId}`)
+      .set(await as(owner))
+      .expect(204);
     expect((await whoami({ Authorization: `Token ${token}` })).body.code).toBe('not_a_member');
   });
 });
@@ -118,7 +157,8 @@ describe('legacy tokens', () => {
 describe('last used', () => {
   it('is written at most once a minute per token, without a write per request', async () => {
     const token = await reset(owner);
-    const row = () => t.database.prisma.legacyToken.findFirstOrThrow({ where: { userId: owner.userId, revokedAt: null } });
+    const row = () =>
+      t.database.prisma.legacyToken.findFirstOrThrow({ where: { userId: owner.userId, revokedAt: null } });
     const start = t.clock();
     await whoami({ Authorization: `Token ${token}` });
     expect((await row()).lastUsedAt).toBeNull();
@@ -139,9 +179,13 @@ describe('last used', () => {
     const headers = await as(owner);
     const created = await request(t.app).post('/api/token').set(headers).send({ name: 'used' });
     t.clock.advance(120);
-    const access = (await request(t.app).post('/api/token/refresh').send({ refresh: created.body.token })).body.access as string;
+    const access = (await request(t.app).post('/api/token/refresh').send({ refresh: created.body.token })).body
+      .access as string;
     await t.usage.flush();
-    const listed = async () => (await request(t.app).get('/api/token').set(bearer(access))).body.find((p: { id: number }) => p.id === created.body.id);
+    const listed = async () =>
+      (await request(t.app).get('/api/token').set(bearer(access))).body.find(
+        (p: { id: number }) => p.id === created.body.id,
+      );
     expect((await listed()).last_used_at).toBe(new Date(t.clock()).toISOString());
     t.clock.advance(120);
     await whoami(bearer(access));

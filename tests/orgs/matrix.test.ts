@@ -15,11 +15,18 @@ let legacy: string;
 beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
-  await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.database.prisma.organization.update({
+    where: { id: owner.organizationId },
+    data: { legacyApiTokensEnabled: true },
+  });
   await t.state.sync();
   pat = (await createPat(t, owner)).token;
   access = await refreshAccess(t, pat);
-  legacy = (await request(t.app).post('/api/current-user/reset-token').set(bearer(await loginAccess(t, owner)))).body.token;
+  legacy = (
+    await request(t.app)
+      .post('/api/current-user/reset-token')
+      .set(bearer(await loginAccess(t, owner)))
+  ).body.token;
 });
 afterAll(() => t.close());
 
@@ -49,10 +56,17 @@ describe.each([
   [false, false],
 ])('api_tokens_enabled=%s, legacy_api_tokens_enabled=%s', (api, legacyOn) => {
   beforeAll(async () => {
-    await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { apiTokensEnabled: true } });
+    await t.database.prisma.organization.update({
+      where: { id: owner.organizationId },
+      data: { apiTokensEnabled: true },
+    });
     await t.state.sync();
     toRotate = (await createPat(t, owner, { name: 'to rotate' })).token;
-    await request(t.app).post('/api/jwt/settings').set(bearer(await loginAccess(t, owner))).send({ api_tokens_enabled: api, legacy_api_tokens_enabled: legacyOn }).expect(200);
+    await request(t.app)
+      .post('/api/jwt/settings')
+      .set(bearer(await loginAccess(t, owner)))
+      .send({ api_tokens_enabled: api, legacy_api_tokens_enabled: legacyOn })
+      .expect(200);
   });
 
   it('every credential path answers as the settings say', async () => {
@@ -71,11 +85,15 @@ describe.each([
     if (!api) {
       const res = await whoami(bearer(access));
       expect(res.body.code).toBe('token_type_disabled');
-      expect((await request(t.app).post('/api/token/refresh').send({ refresh: pat })).body.code).toBe('token_type_disabled');
+      expect((await request(t.app).post('/api/token/refresh').send({ refresh: pat })).body.code).toBe(
+        'token_type_disabled',
+      );
     }
     if (!legacyOn) {
       const res = await whoami({ Authorization: `Token ${legacy}` });
-      expect(res.body.detail).toBe('Authentication token no longer valid: legacy token authentication has been disabled for this organization');
+      expect(res.body.detail).toBe(
+        'Authentication token no longer valid: legacy token authentication has been disabled for this organization',
+      );
       expect(res.headers['www-authenticate']).toBe('Token realm="latchkey"');
     }
   });
@@ -83,6 +101,8 @@ describe.each([
 
 it('a new organization starts with JWT on and legacy off', async () => {
   const fresh = await createMember(t);
-  const res = await request(t.app).get('/api/jwt/settings').set(bearer(await loginAccess(t, fresh)));
+  const res = await request(t.app)
+    .get('/api/jwt/settings')
+    .set(bearer(await loginAccess(t, fresh)));
   expect(res.body).toMatchObject({ api_tokens_enabled: true, legacy_api_tokens_enabled: false });
 });

@@ -16,7 +16,15 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
   let db: TestDatabase;
   const running = new Set<ServerProcess>();
   const start = async () => {
-    const server = await startProcess({ DATABASE_URL: db.url, LATCHKEY_SECRET_KEY: SECRET, LATCHKEY_ADMIN_EMAIL: ADMIN.email, LATCHKEY_ADMIN_PASSWORD: ADMIN.password }, START_FLAGS);
+    const server = await startProcess(
+      {
+        DATABASE_URL: db.url,
+        LATCHKEY_SECRET_KEY: SECRET,
+        LATCHKEY_ADMIN_EMAIL: ADMIN.email,
+        LATCHKEY_ADMIN_PASSWORD: ADMIN.password,
+      },
+      START_FLAGS,
+    );
     running.add(server);
     return server;
   };
@@ -44,25 +52,40 @@ describeWithConcurrentConnections(`${ROWS.toLocaleString('en-US')} revoked PATs`
     await db?.drop();
   });
 
-  it('starts under the heap cap, reconnects its feed, and works, as with none', async () => {
-    const server = await start();
-    await server.logged('ready');
-    const listened = () => server.logs.filter((line) => line.msg === 'change feed listening; authentication caches in use').length;
-    expect(listened()).toBe(1);
+  it(
+    'starts under the heap cap, reconnects its feed, and works, as with none',
+    async () => {
+      const server = await start();
+      await server.logged('ready');
+      const listened = () =>
+        server.logs.filter((line) => line.msg === 'change feed listening; authentication caches in use').length;
+      expect(listened()).toBe(1);
 
-    const login = await post(`${server.url}/api/auth/login`, ADMIN);
-    const pat = await post(`${server.url}/api/token/`, { name: 'after the churn' }, { Authorization: `Bearer ${login.body.access}` });
-    const access = (await post(`${server.url}/api/token/refresh`, { refresh: pat.body.token })).body.access!;
-    const whoami = async () => (await fetch(`${server.url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${access}` } })).status;
-    expect(await whoami()).toBe(200);
+      const login = await post(`${server.url}/api/auth/login`, ADMIN);
+      const pat = await post(
+        `${server.url}/api/token/`,
+        { name: 'after the churn' },
+        { Authorization: `Bearer ${login.body.access}` },
+      );
+      const access = (await post(`${server.url}/api/token/refresh`, { refresh: pat.body.token })).body.access!;
+      const whoami = async () =>
+        (await fetch(`${server.url}/api/current-user/whoami`, { headers: { Authorization: `Bearer ${access}` } }))
+          .status;
+      expect(await whoami()).toBe(200);
 
-    // The LISTEN connection dies (a Postgres restart, a failover): the feed comes back by itself.
-    const killed = await sql(db.url, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'latchkey-listen'"));
-    expect(killed.rowCount).toBe(1);
-    await until('the change feed to listen again', () => listened() === 2);
-    expect(await whoami()).toBe(200);
-    expect((await post(`${server.url}/api/token/blacklist`, { refresh: pat.body.token })).status).toBe(204);
-    expect(await whoami()).toBe(401);
-    expect(server.child.exitCode).toBeNull();
-  }, PROCESS_TEST_TIMEOUT_MS);
+      // The LISTEN connection dies (a Postgres restart, a failover): the feed comes back by itself.
+      const killed = await sql(db.url, (c) =>
+        c.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'latchkey-listen'",
+        ),
+      );
+      expect(killed.rowCount).toBe(1);
+      await until('the change feed to listen again', () => listened() === 2);
+      expect(await whoami()).toBe(200);
+      expect((await post(`${server.url}/api/token/blacklist`, { refresh: pat.body.token })).status).toBe(204);
+      expect(await whoami()).toBe(401);
+      expect(server.child.exitCode).toBeNull();
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });

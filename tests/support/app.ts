@@ -30,7 +30,12 @@ export function captureLogs(level = 'trace'): LogSink {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ LATCHKEY_SECRET_KEY: randomBytes(32).toString('base64url'), LATCHKEY_BCRYPT_ROUNDS: '4', DATABASE_URL: 'postgresql://unused@127.0.0.1:1/unused', ...env });
+  return loadConfig({
+    LATCHKEY_SECRET_KEY: randomBytes(32).toString('base64url'),
+    LATCHKEY_BCRYPT_ROUNDS: '4',
+    DATABASE_URL: 'postgresql://unused@127.0.0.1:1/unused',
+    ...env,
+  });
 }
 
 export interface TestApp {
@@ -60,7 +65,10 @@ export interface FrozenClock {
 
 export function frozenClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FrozenClock {
   let now = start;
-  return Object.assign(() => now, { advance: (seconds: number) => void (now += seconds * 1000), set: (ms: number) => void (now = ms) });
+  return Object.assign(() => now, {
+    advance: (seconds: number) => void (now += seconds * 1000),
+    set: (ms: number) => void (now = ms),
+  });
 }
 
 export interface TestAppOptions {
@@ -87,19 +95,54 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const viaProxy = (p: CuttableProxy) => Object.assign(new URL(db.url), { port: String(p.port) }).toString();
   const url = proxy ? viaProxy(proxy) : db.url;
   const config = testConfig({ DATABASE_URL: url, ...options.env });
-  const database = await Database.connect(url, { poolSize: db.poolSize, connectTimeoutSeconds: 5, queryTimeoutSeconds: config.db.queryTimeoutSeconds, logger: logs.logger });
+  const database = await Database.connect(url, {
+    poolSize: db.poolSize,
+    connectTimeoutSeconds: 5,
+    queryTimeoutSeconds: config.db.queryTimeoutSeconds,
+    logger: logs.logger,
+  });
   const migrations = options.migrations ?? (await readMigrations());
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
-  const keys = await KeyRing.open({ prisma: database.prisma, box, logger: logs.logger, alg: config.jwt.alg, clock, verifiedCacheSize: config.authCacheSize });
+  const keys = await KeyRing.open({
+    prisma: database.prisma,
+    box,
+    logger: logs.logger,
+    alg: config.jwt.alg,
+    clock,
+    verifiedCacheSize: config.authCacheSize,
+  });
   const usage = new UsageRecorder(database.prisma, clock, logs.logger);
-  const live = await openLiveState({ database, embedded: db.poolSize === 1, keys, cacheSize: config.authCacheSize, logger: logs.logger, ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}) });
+  const live = await openLiveState({
+    database,
+    embedded: db.poolSize === 1,
+    keys,
+    cacheSize: config.authCacheSize,
+    logger: logs.logger,
+    ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}),
+  });
   const tags = new Tagger(config.secretKey!);
-  const unkeyedLegacyLookups = new PerMinuteLimit(options.unkeyedLegacyLookupsPerMinute ?? UNKEYED_LEGACY_LOOKUPS_PER_MINUTE, clock, 'legacy tokens of the old format looked up');
+  const unkeyedLegacyLookups = new PerMinuteLimit(
+    options.unkeyedLegacyLookupsPerMinute ?? UNKEYED_LEGACY_LOOKUPS_PER_MINUTE,
+    clock,
+    'legacy tokens of the old format looked up',
+  );
   const services = { database, keys, usage, state: live.state, tags, unkeyedLegacyLookups };
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
-    app, config, db, database, keys, usage, state: live.state, tags, box, logs, clock, proxy, feedProxy,
+    app,
+    config,
+    db,
+    database,
+    keys,
+    usage,
+    state: live.state,
+    tags,
+    box,
+    logs,
+    clock,
+    proxy,
+    feedProxy,
     async close() {
       await live.close();
       // A test may have ended the pool itself.

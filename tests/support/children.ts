@@ -18,7 +18,8 @@ function registry(global: object): Set<ChildProcess> {
   return ((global as WithRegistry)[REGISTRY] ??= new Set());
 }
 
-const running = (child: ChildProcess) => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+const running = (child: ChildProcess) =>
+  child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 
 /** Registers `child` until it exits. Call right after spawn, before anything can throw. */
 export function track<T extends ChildProcess>(child: T): T {
@@ -46,7 +47,11 @@ export function ended(child: ChildProcess): Promise<Ended> {
  * Asks `child` to stop with `signal`; if it has not exited `graceMs` later, SIGKILLs it.
  * Resolves with how it ended and whether it had to be killed.
  */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<Ended & { killed: boolean }> {
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<Ended & { killed: boolean }> {
   const exit = ended(child);
   if (!running(child)) return { ...(await exit), killed: false };
   child.kill(signal);

@@ -29,7 +29,11 @@ export async function withConnection<T>(url: string, fn: (client: Client) => Pro
 
 /** The fallback: a PGlite server process of this file's own, from the migrated dump or empty. */
 function pgliteProcess(dump: string | undefined): Promise<TestDatabase> {
-  const child = track(spawn(process.execPath, [path.join(__dirname, 'pglite-server.js'), ...(dump ? [dump] : [])], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = track(
+    spawn(process.execPath, [path.join(__dirname, 'pglite-server.js'), ...(dump ? [dump] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`pglite-server exited with ${code}`)));
@@ -45,10 +49,15 @@ export async function createTestDatabase({ migrated = true } = {}): Promise<Test
   const setup = backend();
   if (setup.kind === 'pglite') return pgliteProcess(migrated ? setup.dump : undefined);
   const name = `latchkey_test_${setup.runId}_${randomBytes(4).toString('hex')}`;
-  await withConnection(setup.adminUrl, (c) => c.query(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${setup.template}"` : ''}`));
+  await withConnection(setup.adminUrl, (c) =>
+    c.query(`CREATE DATABASE "${name}"${migrated ? ` TEMPLATE "${setup.template}"` : ''}`),
+  );
   return {
     url: withDatabase(setup.adminUrl, name),
     poolSize: 5,
-    drop: () => withConnection(setup.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withConnection(setup.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }

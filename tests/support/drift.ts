@@ -11,9 +11,24 @@ import type { ClientBase } from 'pg';
 
 export const DEFAULT_SCHEMA_PATH = path.resolve(__dirname, '../../prisma/schema.prisma');
 
-export interface ColumnShape { readonly type: string; readonly nullable: boolean; readonly default: string | null }
-export interface IndexShape { readonly table: string; readonly columns: readonly string[]; readonly unique: boolean; readonly primary: boolean }
-export interface ForeignKeyShape { readonly table: string; readonly columns: readonly string[]; readonly references: string; readonly onDelete: string; readonly onUpdate: string }
+export interface ColumnShape {
+  readonly type: string;
+  readonly nullable: boolean;
+  readonly default: string | null;
+}
+export interface IndexShape {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly unique: boolean;
+  readonly primary: boolean;
+}
+export interface ForeignKeyShape {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly references: string;
+  readonly onDelete: string;
+  readonly onUpdate: string;
+}
 
 /** Everything compared, keyed by Postgres names. */
 export interface DatabaseShape {
@@ -24,20 +39,42 @@ export interface DatabaseShape {
 }
 
 const SCALARS: Record<string, string> = {
-  String: 'text', Int: 'integer', BigInt: 'bigint', Boolean: 'boolean', Json: 'jsonb', Bytes: 'bytea', Float: 'double precision', DateTime: 'timestamp(3) without time zone',
+  String: 'text',
+  Int: 'integer',
+  BigInt: 'bigint',
+  Boolean: 'boolean',
+  Json: 'jsonb',
+  Bytes: 'bytea',
+  Float: 'double precision',
+  DateTime: 'timestamp(3) without time zone',
 };
 const NATIVE: Record<string, (arg?: string) => string> = {
-  Char: (n) => `character(${n})`, VarChar: (n) => `character varying(${n})`, Text: () => 'text',
-  Timestamptz: (p = '6') => `timestamp(${p}) with time zone`, Timestamp: (p = '6') => `timestamp(${p}) without time zone`,
-  Uuid: () => 'uuid', Inet: () => 'inet', SmallInt: () => 'smallint',
+  Char: (n) => `character(${n})`,
+  VarChar: (n) => `character varying(${n})`,
+  Text: () => 'text',
+  Timestamptz: (p = '6') => `timestamp(${p}) with time zone`,
+  Timestamp: (p = '6') => `timestamp(${p}) without time zone`,
+  Uuid: () => 'uuid',
+  Inet: () => 'inet',
+  SmallInt: () => 'smallint',
 };
-const ACTIONS: Record<string, string> = { Cascade: 'CASCADE', Restrict: 'RESTRICT', NoAction: 'NO ACTION', SetNull: 'SET NULL', SetDefault: 'SET DEFAULT' };
+const ACTIONS: Record<string, string> = {
+  Cascade: 'CASCADE',
+  Restrict: 'RESTRICT',
+  NoAction: 'NO ACTION',
+  SetNull: 'SET NULL',
+  SetDefault: 'SET DEFAULT',
+};
 
 class SchemaParseError extends Error {
   override readonly name = 'SchemaParseError';
 }
 
-interface Block { readonly kind: 'model' | 'enum'; readonly name: string; readonly lines: string[] }
+interface Block {
+  readonly kind: 'model' | 'enum';
+  readonly name: string;
+  readonly lines: string[];
+}
 
 function blocks(source: string): Block[] {
   const found: Block[] = [];
@@ -45,7 +82,10 @@ function blocks(source: string): Block[] {
   for (const match of source.matchAll(re)) {
     const [, kind, name, body] = match;
     if (kind !== 'model' && kind !== 'enum') continue;
-    const lines = body!.split('\n').map((l) => l.replace(/\/\/.*$/, '').trim()).filter(Boolean);
+    const lines = body!
+      .split('\n')
+      .map((l) => l.replace(/\/\/.*$/, '').trim())
+      .filter(Boolean);
     found.push({ kind, name: name!, lines });
   }
   return found;
@@ -76,15 +116,26 @@ function attributes(text: string): { name: string; args: string }[] {
 const list = (args: string, key?: string): string[] => {
   const source = key ? new RegExp(`${key}:\\s*\\[([^\\]]*)\\]`).exec(args)?.[1] : /^\s*\[([^\]]*)\]/.exec(args)?.[1];
   if (source === undefined) throw new SchemaParseError(`expected a field list in (${args})`);
-  return source.split(',').map((s) => s.trim()).filter(Boolean);
+  return source
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 };
 const named = (args: string, key: string) => new RegExp(`${key}:\\s*"?(\\w+)"?`).exec(args)?.[1];
 
 /** What Prisma Migrate would create for `source`. */
 export function expectedShape(source: string): DatabaseShape {
   const all = blocks(source);
-  const dbName = (b: Block) => attributes(b.lines.filter((l) => l.startsWith('@@map')).join(' '))[0]?.args.replace(/"/g, '') ?? b.name;
-  const enums = new Map(all.filter((b) => b.kind === 'enum').map((b) => [b.name, { db: dbName(b), values: b.lines.filter((l) => !l.startsWith('@@')).map((l) => l.split(/\s+/)[0]!) }]));
+  const dbName = (b: Block) =>
+    attributes(b.lines.filter((l) => l.startsWith('@@map')).join(' '))[0]?.args.replace(/"/g, '') ?? b.name;
+  const enums = new Map(
+    all
+      .filter((b) => b.kind === 'enum')
+      .map((b) => [
+        b.name,
+        { db: dbName(b), values: b.lines.filter((l) => !l.startsWith('@@')).map((l) => l.split(/\s+/)[0]!) },
+      ]),
+  );
   const models = new Map(all.filter((b) => b.kind === 'model').map((b) => [b.name, b]));
   const tables = new Map<string, Map<string, ColumnShape>>();
   const indexes = new Map<string, IndexShape>();
@@ -96,7 +147,9 @@ export function expectedShape(source: string): DatabaseShape {
     return line;
   };
   const columnOf = (model: Block, field: string): string =>
-    attributes(fieldLine(model, field)).find((a) => a.name === 'map')?.args.replace(/"/g, '') ?? field;
+    attributes(fieldLine(model, field))
+      .find((a) => a.name === 'map')
+      ?.args.replace(/"/g, '') ?? field;
 
   for (const model of models.values()) {
     const table = dbName(model);
@@ -104,7 +157,12 @@ export function expectedShape(source: string): DatabaseShape {
     tables.set(table, columns);
     const addIndex = (fields: string[], kind: 'pkey' | 'key' | 'idx', map?: string) => {
       const cols = fields.map((f) => columnOf(model, f));
-      indexes.set(map ?? `${table}_${kind === 'pkey' ? 'pkey' : `${cols.join('_')}_${kind}`}`, { table, columns: cols, unique: kind !== 'idx', primary: kind === 'pkey' });
+      indexes.set(map ?? `${table}_${kind === 'pkey' ? 'pkey' : `${cols.join('_')}_${kind}`}`, {
+        table,
+        columns: cols,
+        unique: kind !== 'idx',
+        primary: kind === 'pkey',
+      });
     };
     for (const line of model.lines) {
       if (line.startsWith('@@')) {
@@ -118,7 +176,14 @@ export function expectedShape(source: string): DatabaseShape {
       }
       const m = /^(\w+)\s+(\w+)(\[\])?(\?)?\s*(.*)$/.exec(line);
       if (!m) throw new SchemaParseError(`cannot read field line "${line}" in ${model.name}`);
-      const [, field, type, isList, optional, rest] = m as unknown as [string, string, string, string | undefined, string | undefined, string];
+      const [, field, type, isList, optional, rest] = m as unknown as [
+        string,
+        string,
+        string,
+        string | undefined,
+        string | undefined,
+        string,
+      ];
       const attrs = attributes(rest);
       if (models.has(type)) {
         const relation = attrs.find((a) => a.name === 'relation');
@@ -130,7 +195,13 @@ export function expectedShape(source: string): DatabaseShape {
         const onUpdate = named(relation.args, 'onUpdate') ?? 'Cascade';
         const target = models.get(type)!;
         const refs = list(relation.args, 'references').map((f) => columnOf(target, f));
-        foreignKeys.set(named(relation.args, 'map') ?? `${table}_${cols.join('_')}_fkey`, { table, columns: cols, references: `${dbName(target)}(${refs.join(',')})`, onDelete: ACTIONS[onDelete]!, onUpdate: ACTIONS[onUpdate]! });
+        foreignKeys.set(named(relation.args, 'map') ?? `${table}_${cols.join('_')}_fkey`, {
+          table,
+          columns: cols,
+          references: `${dbName(target)}(${refs.join(',')})`,
+          onDelete: ACTIONS[onDelete]!,
+          onUpdate: ACTIONS[onUpdate]!,
+        });
         continue;
       }
       if (isList) throw new SchemaParseError(`scalar lists are not supported (${model.name}.${field})`);
@@ -144,7 +215,12 @@ export function expectedShape(source: string): DatabaseShape {
           if (!native) throw new SchemaParseError(`unsupported native type @${attr.name} (${model.name}.${field})`);
           sqlType = native(attr.args || undefined);
         } else if (attr.name === 'default') {
-          dflt = attr.args === 'autoincrement()' ? 'autoincrement' : attr.args === 'now()' ? 'now' : attr.args.replace(/^"(.*)"$/, '$1');
+          dflt =
+            attr.args === 'autoincrement()'
+              ? 'autoincrement'
+              : attr.args === 'now()'
+                ? 'now'
+                : attr.args.replace(/^"(.*)"$/, '$1');
         } else if (!['map', 'id', 'unique', 'updatedAt'].includes(attr.name)) {
           throw new SchemaParseError(`unsupported attribute @${attr.name} (${model.name}.${field})`);
         }
@@ -169,7 +245,13 @@ function normalizeDefault(expr: string | null): string | null {
 
 /** What the database connected to `client` actually has in its current schema. */
 export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
-  const columns = await client.query<{ table: string; column: string; type: string; nullable: boolean; default: string | null }>(`
+  const columns = await client.query<{
+    table: string;
+    column: string;
+    type: string;
+    nullable: boolean;
+    default: string | null;
+  }>(`
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
       FROM pg_attribute a
@@ -177,7 +259,13 @@ export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
       JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
      WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname <> '_prisma_migrations'`);
-  const indexes = await client.query<{ name: string; table: string; columns: string[]; unique: boolean; primary: boolean }>(`
+  const indexes = await client.query<{
+    name: string;
+    table: string;
+    columns: string[];
+    unique: boolean;
+    primary: boolean;
+  }>(`
     SELECT i.relname AS name, t.relname AS table, ix.indisunique AS unique, ix.indisprimary AS primary,
            array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord)
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
@@ -186,7 +274,14 @@ export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
       JOIN pg_class t ON t.oid = ix.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
      WHERE t.relname <> '_prisma_migrations'`);
-  const fks = await client.query<{ name: string; table: string; columns: string[]; references: string; on_delete: string; on_update: string }>(`
+  const fks = await client.query<{
+    name: string;
+    table: string;
+    columns: string[];
+    references: string;
+    on_delete: string;
+    on_update: string;
+  }>(`
     SELECT con.conname AS name, t.relname AS table,
            array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns,
@@ -203,29 +298,59 @@ export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
       JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = current_schema()
      GROUP BY t.typname`);
-  const action: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+  const action: Record<string, string> = {
+    a: 'NO ACTION',
+    r: 'RESTRICT',
+    c: 'CASCADE',
+    n: 'SET NULL',
+    d: 'SET DEFAULT',
+  };
   const tables = new Map<string, Map<string, ColumnShape>>();
   for (const c of columns.rows) {
     if (!tables.has(c.table)) tables.set(c.table, new Map());
-    tables.get(c.table)!.set(c.column, { type: c.type.replace(/^"(.*)"$/, '$1'), nullable: c.nullable, default: normalizeDefault(c.default) });
+    tables.get(c.table)!.set(c.column, {
+      type: c.type.replace(/^"(.*)"$/, '$1'),
+      nullable: c.nullable,
+      default: normalizeDefault(c.default),
+    });
   }
   return {
     tables,
-    indexes: new Map(indexes.rows.map((i) => [i.name, { table: i.table, columns: i.columns, unique: i.unique, primary: i.primary }])),
-    foreignKeys: new Map(fks.rows.map((f) => [f.name, { table: f.table, columns: f.columns, references: f.references, onDelete: action[f.on_delete]!, onUpdate: action[f.on_update]! }])),
+    indexes: new Map(
+      indexes.rows.map((i) => [i.name, { table: i.table, columns: i.columns, unique: i.unique, primary: i.primary }]),
+    ),
+    foreignKeys: new Map(
+      fks.rows.map((f) => [
+        f.name,
+        {
+          table: f.table,
+          columns: f.columns,
+          references: f.references,
+          onDelete: action[f.on_delete]!,
+          onUpdate: action[f.on_update]!,
+        },
+      ]),
+    ),
     enums: new Map(enums.rows.map((e) => [e.name, e.values])),
   };
 }
 
 const show = (value: unknown) => JSON.stringify(value);
 
-function compareMaps<T>(label: (name: string) => string, expected: ReadonlyMap<string, T>, actual: ReadonlyMap<string, T>, out: string[]): void {
+function compareMaps<T>(
+  label: (name: string) => string,
+  expected: ReadonlyMap<string, T>,
+  actual: ReadonlyMap<string, T>,
+  out: string[],
+): void {
   for (const [name, want] of expected) {
     const got = actual.get(name);
     if (got === undefined) out.push(`${label(name)}: in schema.prisma, missing from the database`);
-    else if (show(got) !== show(want)) out.push(`${label(name)}: schema.prisma has ${show(want)}, the database has ${show(got)}`);
+    else if (show(got) !== show(want))
+      out.push(`${label(name)}: schema.prisma has ${show(want)}, the database has ${show(got)}`);
   }
-  for (const name of actual.keys()) if (!expected.has(name)) out.push(`${label(name)}: in the database, missing from schema.prisma`);
+  for (const name of actual.keys())
+    if (!expected.has(name)) out.push(`${label(name)}: in the database, missing from schema.prisma`);
 }
 
 /** Every difference, one line each; empty when schema and database agree. */

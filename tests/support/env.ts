@@ -9,7 +9,8 @@ export const BACKEND_VAR = 'LATCHKEY_TEST_BACKEND';
 
 export function backend(): TestBackend {
   const raw = process.env[BACKEND_VAR];
-  if (!raw) throw new TypeError(`${BACKEND_VAR} unset: run the tests through jest (global setup prepares the database)`);
+  if (!raw)
+    throw new TypeError(`${BACKEND_VAR} unset: run the tests through jest (global setup prepares the database)`);
   return JSON.parse(raw) as TestBackend;
 }
 
@@ -19,4 +20,3 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = `/${database}`;
   return u.toString();
 }
-

@@ -12,7 +12,10 @@ export default class LatchkeyEnvironment extends TestEnvironment {
     const stopped = await stopLeftovers(this.global);
     // Not a failure of its own (the test that failed before its stop already says so), but
     // worth seeing: a passing file with leftovers forgot to stop something.
-    if (stopped.length) process.stderr.write(`\nlatchkey tests: stopped ${stopped.length} child process(es) left running:\n  ${stopped.join('\n  ')}\n`);
+    if (stopped.length)
+      process.stderr.write(
+        `\nlatchkey tests: stopped ${stopped.length} child process(es) left running:\n  ${stopped.join('\n  ')}\n`,
+      );
     await super.teardown();
   }
 }

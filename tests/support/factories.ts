@@ -19,7 +19,10 @@ export async function createOrganization(t: TestApp, title = 'Acme'): Promise<nu
 }
 
 /** A user (new unless `email` exists) with a membership of `role` in `organizationId` (a new org by default). */
-export async function createMember(t: TestApp, options: { role?: Role; organizationId?: number; email?: string } = {}): Promise<Member> {
+export async function createMember(
+  t: TestApp,
+  options: { role?: Role; organizationId?: number; email?: string } = {},
+): Promise<Member> {
   const organizationId = options.organizationId ?? (await createOrganization(t));
   const email = options.email ?? `user-${randomBytes(4).toString('hex')}@example.com`;
   const role = options.role ?? 'owner';
@@ -40,8 +43,15 @@ export async function loginAccess(t: TestApp, member: Member): Promise<string> {
 }
 
 /** A PAT created by `member` over HTTP. */
-export async function createPat(t: TestApp, member: Member, body: Record<string, unknown> = {}): Promise<{ token: string; id: number }> {
-  const res = await request(t.app).post('/api/token/').set('Authorization', `Bearer ${await loginAccess(t, member)}`).send(body);
+export async function createPat(
+  t: TestApp,
+  member: Member,
+  body: Record<string, unknown> = {},
+): Promise<{ token: string; id: number }> {
+  const res = await request(t.app)
+    .post('/api/token/')
+    .set('Authorization', `Bearer ${await loginAccess(t, member)}`)
+    .send(body);
   if (res.status !== 201) throw new Error(`PAT creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { token: res.body.token as string, id: res.body.id as number };
 }
@@ -58,16 +68,27 @@ export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 /** Splits a compact JWS and decodes its header and payload. */
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
   const [header, payload] = token.split('.');
-  return { header: JSON.parse(Buffer.from(header!, 'base64url').toString()), payload: JSON.parse(Buffer.from(payload!, 'base64url').toString()) };
+  return {
+    header: JSON.parse(Buffer.from(header!, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(payload!, 'base64url').toString()),
+  };
 }
 
 /**
  * Runs `fn` with some of the organization's columns changed (and the change seen by the app),
  * then puts back what they were, even when `fn` fails.
  */
-export async function withOrganization<T>(t: TestApp, organizationId: number, data: Prisma.OrganizationUpdateInput, fn: () => Promise<T>): Promise<T> {
+export async function withOrganization<T>(
+  t: TestApp,
+  organizationId: number,
+  data: Prisma.OrganizationUpdateInput,
+  fn: () => Promise<T>,
+): Promise<T> {
   const columns = Object.fromEntries(Object.keys(data).map((key) => [key, true])) as Prisma.OrganizationSelect;
-  const before = (await t.database.prisma.organization.findUniqueOrThrow({ where: { id: organizationId }, select: columns })) as Prisma.OrganizationUpdateInput;
+  const before = (await t.database.prisma.organization.findUniqueOrThrow({
+    where: { id: organizationId },
+    select: columns,
+  })) as Prisma.OrganizationUpdateInput;
   await t.database.prisma.organization.update({ where: { id: organizationId }, data });
   await t.state.sync();
   try {

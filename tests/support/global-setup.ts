@@ -69,7 +69,9 @@ export default async function globalSetup(): Promise<void> {
     process.stdout.write(`\ntests: real Postgres at ${where}; each test file clones a migrated template\n`);
   } else {
     setup = await pgliteTemplate(runId);
-    process.stdout.write(`\ntests: no Postgres server reachable at ${where} (TEST_DATABASE_URL); running against embedded PGlite instead\n`);
+    process.stdout.write(
+      `\ntests: no Postgres server reachable at ${where} (TEST_DATABASE_URL); running against embedded PGlite instead\n`,
+    );
   }
   process.env[BACKEND_VAR] = JSON.stringify(setup);
   const noNginx = nginxSkipReason();

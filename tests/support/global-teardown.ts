@@ -12,7 +12,9 @@ export default async function globalTeardown(): Promise<void> {
   }
   const admin = new Client({ connectionString: setup.adminUrl });
   await admin.connect();
-  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`latchkey\\_test\\_${setup.runId}\\_%`]);
+  const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+    `latchkey\\_test\\_${setup.runId}\\_%`,
+  ]);
   for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   await admin.end();
 }

@@ -19,7 +19,15 @@ const executable = (file: string) => {
 };
 
 const candidates = (): string[] =>
-  process.env.NGINX_BIN ? [process.env.NGINX_BIN] : ['/usr/sbin/nginx', ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'nginx'))];
+  process.env.NGINX_BIN
+    ? [process.env.NGINX_BIN]
+    : [
+        '/usr/sbin/nginx',
+        ...(process.env.PATH ?? '')
+          .split(path.delimiter)
+          .filter(Boolean)
+          .map((dir) => path.join(dir, 'nginx')),
+      ];
 
 /** The nginx binary, or undefined if there is none. */
 export function findNginx(): string | undefined {
@@ -38,7 +46,10 @@ export function nginxSkipReason(): string | undefined {
 /** The binary to run; fails with a clear message if it is missing (when LATCHKEY_REQUIRE_NGINX=1). */
 export function nginxBinary(): string {
   const found = findNginx();
-  if (!found) throw new Error(`${REQUIRE_NGINX_VAR}=1 but nginx is not installed (looked for ${candidates().join(', ')}); install nginx-light (.ci/run does)`);
+  if (!found)
+    throw new Error(
+      `${REQUIRE_NGINX_VAR}=1 but nginx is not installed (looked for ${candidates().join(', ')}); install nginx-light (.ci/run does)`,
+    );
   return found;
 }
 

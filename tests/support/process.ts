@@ -15,11 +15,17 @@ export const CLI = path.join(ROOT, 'bin/latchkey.js');
 
 /** The parent's environment minus everything Latchkey reads, plus `env`. */
 export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LATCHKEY_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(k)));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(LATCHKEY_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(k)),
+  );
   return { ...base, LATCHKEY_BCRYPT_ROUNDS: '4', ...env };
 }
 
-export interface Finished { code: number | null; stdout: string; stderr: string }
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `latchkey ...args` to completion; a run that never exits fails the test and is killed. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<Finished> {
@@ -28,7 +34,9 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
-  const finished = new Promise<Finished>((resolve, reject) => child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr })));
+  const finished = new Promise<Finished>((resolve, reject) =>
+    child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr })),
+  );
   try {
     return await orTimeout(finished, () => `latchkey ${args.join(' ')} exits (stderr: ${stderr})`);
   } finally {
@@ -59,20 +67,40 @@ export interface ServerProcess {
 }
 
 /** A JSON POST to a running server: its status and parsed body (`{}` for a 204). */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, string> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, string> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, string>) };
 }
 
 /** The node flags `npm start` runs with (the heap cap among them). */
-export const START_FLAGS: readonly string[] = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').filter((arg) => arg.startsWith('--'));
+export const START_FLAGS: readonly string[] = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(' ')
+  .filter((arg) => arg.startsWith('--'));
 
 /**
  * Starts `npm start`'s entry point (with `nodeFlags`) and resolves once it logs where it
  * listens (not yet ready: `await server.logged('ready')` for that).
  */
-export async function startProcess(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
-  const child = track(spawn(process.execPath, [...nodeFlags, MAIN], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT }));
+export async function startProcess(
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child = track(
+    spawn(process.execPath, [...nodeFlags, MAIN], {
+      env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+      cwd: ROOT,
+    }),
+  );
   const logs: LogLine[] = [];
   /** Called on every new log line. */
   const waiters = new Set<() => void>();
@@ -95,7 +123,11 @@ export async function startProcess(env: Record<string, string>, nodeFlags: reado
   });
   // 'close', not 'exit': by then every line the process wrote has been read.
   const closed = new Promise<Ended>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  const describe = () => `pid ${child.pid}; last log lines: ${logs.slice(-5).map((l) => JSON.stringify(l)).join(' ')}; stderr: ${stderr.slice(-2_000)}`;
+  const describe = () =>
+    `pid ${child.pid}; last log lines: ${logs
+      .slice(-5)
+      .map((l) => JSON.stringify(l))
+      .join(' ')}; stderr: ${stderr.slice(-2_000)}`;
 
   const logged = (msg: string) =>
     orTimeout(
@@ -108,17 +140,26 @@ export async function startProcess(env: Record<string, string>, nodeFlags: reado
         };
         waiters.add(check);
         check();
-        void closed.then(({ code, signal }) => reject(new Error(`the server exited (${code ?? signal}) before logging "${msg}" (${describe()})`)));
+        void closed.then(({ code, signal }) =>
+          reject(new Error(`the server exited (${code ?? signal}) before logging "${msg}" (${describe()})`)),
+        );
       }),
       () => `the server logs "${msg}" (${describe()})`,
     );
 
-  const exited = () => orTimeout(closed.then(({ code }) => code), () => `the server exits (${describe()})`);
+  const exited = () =>
+    orTimeout(
+      closed.then(({ code }) => code),
+      () => `the server exits (${describe()})`,
+    );
 
   const stop = async () => {
     const { killed } = await stopChild(child, 'SIGTERM', EVENT_TIMEOUT_MS);
     const { code } = await closed;
-    if (killed) throw new Error(`the server did not exit within ${EVENT_TIMEOUT_MS / 1000} s of SIGTERM; killed it (${describe()})`);
+    if (killed)
+      throw new Error(
+        `the server did not exit within ${EVENT_TIMEOUT_MS / 1000} s of SIGTERM; killed it (${describe()})`,
+      );
     return code;
   };
 

@@ -20,7 +20,11 @@ export const EVENT_TIMEOUT_MS = 180_000;
 export const PROCESS_TEST_TIMEOUT_MS = 3 * EVENT_TIMEOUT_MS;
 
 /** Polls `check` until it holds; fails with a message naming `what` after `timeoutMs`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = EVENT_TIMEOUT_MS): Promise<void> {
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs / 1000} s waiting until ${what}`);
@@ -32,7 +36,10 @@ export async function until(what: string, check: () => boolean | Promise<boolean
 export function orTimeout<T>(work: Promise<T>, what: () => string, timeoutMs = EVENT_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`gave up after ${timeoutMs / 1000} s waiting until ${what()}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`gave up after ${timeoutMs / 1000} s waiting until ${what()}`)),
+      timeoutMs,
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

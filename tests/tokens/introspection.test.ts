@@ -11,7 +11,10 @@ let outsider: Member;
 beforeAll(async () => {
   t = await startTestApp();
   owner = await createMember(t, { role: 'owner' });
-  await t.database.prisma.organization.update({ where: { id: owner.organizationId }, data: { legacyApiTokensEnabled: true } });
+  await t.database.prisma.organization.update({
+    where: { id: owner.organizationId },
+    data: { legacyApiTokensEnabled: true },
+  });
   await t.state.sync();
   // A resource server authenticates with a PAT-derived access token of its own.
   service = bearer(await refreshAccess(t, (await createPat(t, owner, { name: 'resource server' })).token));
@@ -19,7 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const introspect = (token: unknown, headers = service) => request(t.app).post('/api/token/introspect').set(headers).send({ token });
+const introspect = (token: unknown, headers = service) =>
+  request(t.app).post('/api/token/introspect').set(headers).send({ token });
 
 describe('POST /api/token/introspect', () => {
   it('describes an active access token', async () => {
@@ -29,16 +33,35 @@ describe('POST /api/token/introspect', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual({
-      active: true, token_type: 'access', sub: String(member.userId), user_id: String(member.userId), org_id: owner.organizationId, role: 'reviewer',
-      iss: t.config.issuer, exp: expect.any(Number), iat: expect.any(Number), jti: expect.any(String), aud: t.config.jwt.audience,
+      active: true,
+      token_type: 'access',
+      sub: String(member.userId),
+      user_id: String(member.userId),
+      org_id: owner.organizationId,
+      role: 'reviewer',
+      iss: t.config.issuer,
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+      jti: expect.any(String),
+      aud: t.config.jwt.audience,
     });
   });
 
   it('describes a PAT and a legacy token, from a form body too', async () => {
     const pat = await createPat(t, owner);
-    expect((await request(t.app).post('/api/token/introspect').set(service).type('form').send({ token: pat.token })).body).toMatchObject({ active: true, token_type: 'refresh' });
-    const legacy = (await request(t.app).post('/api/current-user/reset-token').set(bearer(await loginAccess(t, owner)))).body.token;
-    expect((await introspect(legacy)).body).toMatchObject({ active: true, token_type: 'legacy', user_id: String(owner.userId) });
+    expect(
+      (await request(t.app).post('/api/token/introspect').set(service).type('form').send({ token: pat.token })).body,
+    ).toMatchObject({ active: true, token_type: 'refresh' });
+    const legacy = (
+      await request(t.app)
+        .post('/api/current-user/reset-token')
+        .set(bearer(await loginAccess(t, owner)))
+    ).body.token;
+    expect((await introspect(legacy)).body).toMatchObject({
+      active: true,
+      token_type: 'legacy',
+      user_id: String(owner.userId),
+    });
   });
 
   it('answers exactly {"active": false} for garbage, revoked, expired and other organizations’ tokens', async () => {
@@ -61,7 +84,12 @@ describe('POST /api/token/introspect', () => {
 
   it('does not let introspecting a rotated PAT revoke its family (only its holder presenting it does)', async () => {
     const first = await createPat(t, owner);
-    const second = (await request(t.app).post('/api/token/rotate').set(bearer(await loginAccess(t, owner))).send({ refresh: first.token })).body.refresh;
+    const second = (
+      await request(t.app)
+        .post('/api/token/rotate')
+        .set(bearer(await loginAccess(t, owner)))
+        .send({ refresh: first.token })
+    ).body.refresh;
     expect((await introspect(first.token)).body).toEqual({ active: false });
     expect((await introspect(second)).body).toMatchObject({ active: true });
   });
@@ -81,7 +109,11 @@ describe('GET /api/auth/verify (forward-auth)', () => {
     for (const method of ['get', 'post', 'head'] as const) {
       const res = await request(t.app)[method]('/api/auth/verify').set(bearer(access));
       expect(res.status).toBe(200);
-      expect(res.headers).toMatchObject({ 'x-auth-user-id': String(member.userId), 'x-auth-org-id': String(owner.organizationId), 'x-auth-role': 'manager' });
+      expect(res.headers).toMatchObject({
+        'x-auth-user-id': String(member.userId),
+        'x-auth-org-id': String(owner.organizationId),
+        'x-auth-role': 'manager',
+      });
     }
   });
 

@@ -1,6 +1,14 @@
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app';
-import { bearer, createMember, createPat, decodeJwt, loginAccess, refreshAccess, type Member } from '../support/factories';
+import {
+  bearer,
+  createMember,
+  createPat,
+  decodeJwt,
+  loginAccess,
+  refreshAccess,
+  type Member,
+} from '../support/factories';
 
 let t: TestApp;
 let alice: Member;
@@ -23,7 +31,7 @@ describe('the PAT flow', () => {
     expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid: t.keys.signer().kid });
     expect(payload).toEqual({
       token_type: 'refresh',
-      exp: payload.iat as number + 30 * 86_400,
+      exp: (payload.iat as number) + 30 * 86_400,
       iat: Math.floor(t.clock() / 1000),
       jti: expect.stringMatching(/^[0-9a-f]{32}$/),
       user_id: String(alice.userId),
@@ -35,35 +43,48 @@ describe('the PAT flow', () => {
 
   it('lists live PATs as header.payload only, never the signature', async () => {
     const { token, id } = await createPat(t, alice, { name: 'listed' });
-    const res = await request(t.app).get('/api/token').set(bearer(await loginAccess(t, alice)));
+    const res = await request(t.app)
+      .get('/api/token')
+      .set(bearer(await loginAccess(t, alice)));
     expect(res.status).toBe(200);
     const listed = res.body.find((row: { id: number }) => row.id === id);
-    expect(listed).toEqual({ id, name: 'listed', token: token.split('.').slice(0, 2).join('.'), role: 'manager', created_at: expect.any(String), expires_at: expect.any(String), last_used_at: null });
+    expect(listed).toEqual({
+      id,
+      name: 'listed',
+      token: token.split('.').slice(0, 2).join('.'),
+      role: 'manager',
+      created_at: expect.any(String),
+      expires_at: expect.any(String),
+      last_used_at: null,
+    });
     expect(JSON.stringify(res.body)).not.toContain(token.split('.')[2]);
   });
 
-  it.each(['/api/token/refresh', '/api/token/refresh/'])('refreshes at %s into an access token with the contract claims', async (path) => {
-    const { token } = await createPat(t, alice);
-    const res = await request(t.app).post(path).send({ refresh: token });
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body)).toEqual(['access']);
-    const { header, payload } = decodeJwt(res.body.access);
-    expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: t.keys.signer().kid });
-    const iat = Math.floor(t.clock() / 1000);
-    expect(payload).toEqual({
-      token_type: 'access',
-      exp: iat + 300,
-      iat,
-      jti: expect.stringMatching(/^[0-9a-f]{32}$/),
-      iss: t.config.issuer,
-      aud: t.config.jwt.audience,
-      sub: String(alice.userId),
-      user_id: String(alice.userId),
-      org_id: alice.organizationId,
-      role: 'manager',
-      pat: decodeJwt(token).payload.jti,
-    });
-  });
+  it.each(['/api/token/refresh', '/api/token/refresh/'])(
+    'refreshes at %s into an access token with the contract claims',
+    async (path) => {
+      const { token } = await createPat(t, alice);
+      const res = await request(t.app).post(path).send({ refresh: token });
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body)).toEqual(['access']);
+      const { header, payload } = decodeJwt(res.body.access);
+      expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: t.keys.signer().kid });
+      const iat = Math.floor(t.clock() / 1000);
+      expect(payload).toEqual({
+        token_type: 'access',
+        exp: iat + 300,
+        iat,
+        jti: expect.stringMatching(/^[0-9a-f]{32}$/),
+        iss: t.config.issuer,
+        aud: t.config.jwt.audience,
+        sub: String(alice.userId),
+        user_id: String(alice.userId),
+        org_id: alice.organizationId,
+        role: 'manager',
+        pat: decodeJwt(token).payload.jti,
+      });
+    },
+  );
 
   it('accepts a form-encoded refresh, as Label Studio’s own tests post', async () => {
     const { token } = await createPat(t, alice);
@@ -73,13 +94,23 @@ describe('the PAT flow', () => {
 
   it('authenticates the access token as Bearer (any case) and as X-Api-Key', async () => {
     const access = await refreshAccess(t, (await createPat(t, alice)).token);
-    const whoami = { id: alice.userId, email: alice.email, first_name: '', last_name: '', active_organization: alice.organizationId, role: 'manager' };
+    const whoami = {
+      id: alice.userId,
+      email: alice.email,
+      first_name: '',
+      last_name: '',
+      active_organization: alice.organizationId,
+      role: 'manager',
+    };
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const res = await request(t.app).get('/api/current-user/whoami').set('Authorization', `${scheme} ${access}`);
       expect(res.status).toBe(200);
       expect(res.body).toEqual(whoami);
     }
-    const res = await request(t.app).get('/api/current-user/whoami/').set('X-Api-Key', access).set('Authorization', 'Bearer garbage');
+    const res = await request(t.app)
+      .get('/api/current-user/whoami/')
+      .set('X-Api-Key', access)
+      .set('Authorization', 'Bearer garbage');
     expect(res.status).toBe(200);
     expect(res.body).toEqual(whoami);
   });
@@ -91,7 +122,9 @@ describe('the PAT flow', () => {
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('refresh_token_as_access');
       expect(res.body.detail).toContain('POST /api/token/refresh');
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="latchkey", error="invalid_token", error_description="This is a personal access token/);
+      expect(res.headers['www-authenticate']).toMatch(
+        /^Bearer realm="latchkey", error="invalid_token", error_description="This is a personal access token/,
+      );
     }
   });
 
@@ -99,7 +132,12 @@ describe('the PAT flow', () => {
     for (const headers of [{}, { Authorization: 'Basic dXNlcjpwYXNz' }]) {
       const res = await request(t.app).get('/api/current-user/whoami').set(headers);
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ id: expect.any(String), status_code: 401, code: 'not_authenticated', detail: 'Authentication credentials were not provided.' });
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        status_code: 401,
+        code: 'not_authenticated',
+        detail: 'Authentication credentials were not provided.',
+      });
       expect(res.headers['www-authenticate']).toBe('Bearer realm="latchkey"');
     }
   });

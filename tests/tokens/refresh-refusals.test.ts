@@ -14,7 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const refresh = (body: unknown) => request(t.app).post('/api/token/refresh').send(body as object);
+const refresh = (body: unknown) =>
+  request(t.app)
+    .post('/api/token/refresh')
+    .send(body as object);
 
 async function expectRefused(body: unknown, code: string, detail: string) {
   const res = await refresh(body);
@@ -64,7 +67,11 @@ describe('refresh: the token itself', () => {
       const foreign = await createPat(other, await createMember(other));
       await expectRefused({ refresh: foreign.token }, 'token_invalid', 'Token is invalid');
       // Even naming our kid, a signature by another key fails.
-      await expectRefused({ refresh: await resign(t, pat, { key: other.keys.signer().key }) }, 'token_invalid', 'Token is invalid');
+      await expectRefused(
+        { refresh: await resign(t, pat, { key: other.keys.signer().key }) },
+        'token_invalid',
+        'Token is invalid',
+      );
     } finally {
       await other.close();
     }
@@ -79,7 +86,11 @@ describe('refresh: the token itself', () => {
     const jwk = t.keys.jwks().keys[0] as JsonWebKey;
     const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type: 'spki' });
     for (const secret of [Buffer.from(pem), Buffer.from(JSON.stringify(jwk))]) {
-      await expectRefused({ refresh: await resign(t, pat, { header: { alg: 'HS256' }, key: secret }) }, 'token_invalid', 'Token is invalid');
+      await expectRefused(
+        { refresh: await resign(t, pat, { header: { alg: 'HS256' }, key: secret }) },
+        'token_invalid',
+        'Token is invalid',
+      );
     }
   });
 
@@ -87,13 +98,29 @@ describe('refresh: the token itself', () => {
     const access = await refreshAccess(t, pat);
     await expectRefused({ refresh: access }, 'token_wrong_type', 'Token has wrong type');
     // Either half of the type alone is not enough.
-    await expectRefused({ refresh: await resign(t, pat, { header: { typ: 'at+jwt' } }) }, 'token_wrong_type', 'Token has wrong type');
-    await expectRefused({ refresh: await resign(t, pat, { payload: { token_type: 'access' } }) }, 'token_wrong_type', 'Token has wrong type');
+    await expectRefused(
+      { refresh: await resign(t, pat, { header: { typ: 'at+jwt' } }) },
+      'token_wrong_type',
+      'Token has wrong type',
+    );
+    await expectRefused(
+      { refresh: await resign(t, pat, { payload: { token_type: 'access' } }) },
+      'token_wrong_type',
+      'Token has wrong type',
+    );
   });
 
   it('refuses a PAT with an audience or another issuer', async () => {
-    await expectRefused({ refresh: await resign(t, pat, { payload: { aud: t.config.jwt.audience } }) }, 'token_invalid', 'Token is invalid');
-    await expectRefused({ refresh: await resign(t, pat, { payload: { iss: 'https://evil.example' } }) }, 'token_invalid', 'Token is invalid');
+    await expectRefused(
+      { refresh: await resign(t, pat, { payload: { aud: t.config.jwt.audience } }) },
+      'token_invalid',
+      'Token is invalid',
+    );
+    await expectRefused(
+      { refresh: await resign(t, pat, { payload: { iss: 'https://evil.example' } }) },
+      'token_invalid',
+      'Token is invalid',
+    );
   });
 
   it('refuses an expired PAT, honouring the leeway', async () => {
@@ -111,7 +138,11 @@ describe('refresh: the token itself', () => {
   });
 
   it('refuses a well-signed token whose jti we never issued', async () => {
-    await expectRefused({ refresh: await resign(t, pat, { payload: { jti: 'f'.repeat(32) } }) }, 'token_invalid', 'Token is invalid');
+    await expectRefused(
+      { refresh: await resign(t, pat, { payload: { jti: 'f'.repeat(32) } }) },
+      'token_invalid',
+      'Token is invalid',
+    );
   });
 });
 
@@ -120,23 +151,34 @@ describe('refresh: state in the database', () => {
     const { token, id } = await createPat(t, alice);
     expect((await request(t.app).post('/api/token/blacklist/').send({ refresh: token })).status).toBe(204);
     await expectRefused({ refresh: token }, 'token_blacklisted', 'Token is blacklisted');
-    const events = await t.database.prisma.auditEvent.findMany({ where: { targetType: 'pat', targetId: String(id) }, orderBy: { id: 'asc' } });
+    const events = await t.database.prisma.auditEvent.findMany({
+      where: { targetType: 'pat', targetId: String(id) },
+      orderBy: { id: 'asc' },
+    });
     expect(events.map((e) => e.action)).toEqual(['pat.created', 'pat.revoked', 'pat.refused_after_revoke']);
   });
 
   it('refuses a rotated PAT and revokes its whole family', async () => {
     const first = await createPat(t, alice);
     const access = await refreshAccess(t, first.token);
-    const rotated = await request(t.app).post('/api/token/rotate/').set('Authorization', `Bearer ${access}`).send({ refresh: first.token });
+    const rotated = await request(t.app)
+      .post('/api/token/rotate/')
+      .set('Authorization', `Bearer ${access}`)
+      .send({ refresh: first.token });
     expect(rotated.status).toBe(200);
     const second = rotated.body.refresh as string;
     expect((await refresh({ refresh: second })).status).toBe(200);
 
     await expectRefused({ refresh: first.token }, 'token_blacklisted', 'Token is blacklisted');
     await expectRefused({ refresh: second }, 'token_blacklisted', 'Token is blacklisted');
-    const family = await t.database.prisma.personalAccessToken.findMany({ where: { familyId: decodeJwt(first.token).payload.jti as string }, orderBy: { id: 'asc' } });
+    const family = await t.database.prisma.personalAccessToken.findMany({
+      where: { familyId: decodeJwt(first.token).payload.jti as string },
+      orderBy: { id: 'asc' },
+    });
     expect(family.map((p) => p.revokedReason)).toEqual(['rotated', 'reuse']);
-    expect(await t.database.prisma.auditEvent.count({ where: { action: 'pat.family_revoked', targetId: String(first.id) } })).toBe(1);
+    expect(
+      await t.database.prisma.auditEvent.count({ where: { action: 'pat.family_revoked', targetId: String(first.id) } }),
+    ).toBe(1);
   });
 
   it('refuses the PAT of a deactivated user', async () => {
@@ -150,9 +192,15 @@ describe('refresh: state in the database', () => {
   it('refuses the PAT of a user removed from the organization', async () => {
     const carol = await createMember(t, { organizationId: alice.organizationId, role: 'reviewer' });
     const { token } = await createPat(t, carol);
-    await t.database.prisma.membership.delete({ where: { userId_organizationId: { userId: carol.userId, organizationId: alice.organizationId } } });
+    await t.database.prisma.membership.delete({
+      where: { userId_organizationId: { userId: carol.userId, organizationId: alice.organizationId } },
+    });
     await t.state.sync();
-    await expectRefused({ refresh: token }, 'not_a_member', 'User is no longer a member of the organization this token was issued for');
+    await expectRefused(
+      { refresh: token },
+      'not_a_member',
+      'User is no longer a member of the organization this token was issued for',
+    );
   });
 
   it('refuses the PAT of a deleted user as invalid (its row went with the user)', async () => {
@@ -166,17 +214,30 @@ describe('refresh: state in the database', () => {
   it('refuses while PATs are disabled for the organization, and works again when re-enabled', async () => {
     const erin = await createMember(t, { role: 'owner' });
     const { token } = await createPat(t, erin);
-    await t.database.prisma.organization.update({ where: { id: erin.organizationId }, data: { apiTokensEnabled: false } });
+    await t.database.prisma.organization.update({
+      where: { id: erin.organizationId },
+      data: { apiTokensEnabled: false },
+    });
     await t.state.sync();
-    await expectRefused({ refresh: token }, 'token_type_disabled', 'Personal access tokens are disabled for this organization.');
-    await t.database.prisma.organization.update({ where: { id: erin.organizationId }, data: { apiTokensEnabled: true } });
+    await expectRefused(
+      { refresh: token },
+      'token_type_disabled',
+      'Personal access tokens are disabled for this organization.',
+    );
+    await t.database.prisma.organization.update({
+      where: { id: erin.organizationId },
+      data: { apiTokensEnabled: true },
+    });
     await t.state.sync();
     expect((await refresh({ refresh: token })).status).toBe(200);
   });
 
   it('uses the organization’s access_token_ttl_seconds', async () => {
     const frank = await createMember(t);
-    await t.database.prisma.organization.update({ where: { id: frank.organizationId }, data: { accessTokenTtlSeconds: 60 } });
+    await t.database.prisma.organization.update({
+      where: { id: frank.organizationId },
+      data: { accessTokenTtlSeconds: 60 },
+    });
     await t.state.sync();
     const { payload } = decodeJwt(await refreshAccess(t, (await createPat(t, frank)).token));
     expect((payload.exp as number) - (payload.iat as number)).toBe(60);
