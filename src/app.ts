@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { changes } from './audit/changes';
 import { forwardAuthRouter } from './auth/forward-auth.routes';
 import { LoginThrottle, PerMinuteLimit } from './auth/throttle';
 import type { Config } from './config';
@@ -70,7 +71,8 @@ export function createApp(deps: AppDeps): express.Express {
         context: {
           config: deps.config,
           logger: deps.logger,
-          prisma: database.prisma,
+          db: database.db,
+          change: changes(database.db, () => state.sync()),
           keys,
           usage,
           state,

@@ -2,7 +2,9 @@ import type { AuthState } from './auth/state';
 import type { PerMinuteLimit } from './auth/throttle';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
-import type { Database, PrismaClient } from './db/database';
+import type { Change } from './audit/changes';
+import type { Database } from './db/database';
+import type { Db } from './db/handle';
 import type { KeyRing } from './keys/keyring';
 import type { Logger } from './logger';
 import type { Tagger } from './secrets';
@@ -23,7 +25,10 @@ export interface Services {
 export interface Context {
   readonly config: Config;
   readonly logger: Logger;
-  readonly prisma: PrismaClient;
+  /** Reads: each store call on a pooled connection of its own. */
+  readonly db: Db;
+  /** Writes: one transaction with its audit event, applied here before it returns. */
+  readonly change: Change;
   readonly keys: KeyRing;
   /** Notes token uses for `last_used_at`. */
   readonly usage: UsageRecorder;

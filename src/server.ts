@@ -26,7 +26,8 @@ import { KeyRing } from './keys/keyring';
 import { SecretBox } from './keys/secret-box';
 import { resolveSecretKey } from './keys/secret-key';
 import type { Logger } from './logger';
-import { bootstrapFirstOwner } from './orgs/orgs.store';
+import { changes } from './audit/changes';
+import { bootstrapFirstOwner } from './orgs/orgs.service';
 import { hashPassword } from './users/passwords';
 
 /** Pending last-used times are written this often (each token at most once a minute). */
@@ -91,7 +92,7 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
       applied.length ? 'migrations applied' : 'database schema up to date',
     );
     if (config.admin) {
-      const created = await bootstrapFirstOwner(db.prisma, {
+      const created = await bootstrapFirstOwner(changes(db.db), {
         email: config.admin.email,
         passwordHash: await hashPassword(config.admin.password, config.bcryptRounds),
         organization: config.admin.organization,
@@ -104,13 +105,13 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
         );
     }
     const keys = await KeyRing.open({
-      prisma: db.prisma,
+      db: db.db,
       box: new SecretBox(secretKey.value),
       logger,
       alg: config.jwt.alg,
       verifiedCacheSize: config.authCacheSize,
     });
-    usage = new UsageRecorder(db.prisma, Date.now, logger);
+    usage = new UsageRecorder(db.db, Date.now, logger);
     const recorder = usage;
     usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
     live = await openLiveState({

@@ -1,5 +1,5 @@
 /** The audit trail: append-only rows, written in the same transaction as what they record. */
-import type { PrismaClient } from '../db/database';
+import { prismaOf, type Db } from '../db/handle';
 import type { Prisma } from '../generated/prisma/client';
 
 export type AuditAction =
@@ -31,8 +31,8 @@ export interface AuditEvent {
   readonly details?: Prisma.InputJsonObject;
 }
 
-export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, event: AuditEvent): Promise<void> {
-  await db.auditEvent.create({
+export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
+  await prismaOf(db).auditEvent.create({
     data: {
       action: event.action,
       organizationId: event.organizationId,
@@ -45,11 +45,11 @@ export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, e
   });
 }
 
-export function countAuditEvents(db: PrismaClient, organizationId: number): Promise<number> {
-  return db.auditEvent.count({ where: { organizationId } });
+export function countAuditEvents(db: Db, organizationId: number): Promise<number> {
+  return prismaOf(db).auditEvent.count({ where: { organizationId } });
 }
 
 /** Newest first. */
-export function listAuditEvents(db: PrismaClient, organizationId: number, skip: number, take: number) {
-  return db.auditEvent.findMany({ where: { organizationId }, orderBy: { id: 'desc' }, skip, take });
+export function listAuditEvents(db: Db, organizationId: number, skip: number, take: number) {
+  return prismaOf(db).auditEvent.findMany({ where: { organizationId }, orderBy: { id: 'desc' }, skip, take });
 }

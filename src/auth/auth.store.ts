@@ -1,18 +1,16 @@
 /** Sessions in Postgres (authentication reads them through AuthState). */
-import type { PrismaClient } from '../db/database';
-import type { Prisma, Session } from '../generated/prisma/client';
-
-type Db = PrismaClient | Prisma.TransactionClient;
+import { prismaOf, type Db } from '../db/handle';
+import type { Session } from '../generated/prisma/client';
 
 export function insertSession(
-  prisma: Db,
+  db: Db,
   session: Pick<Session, 'id' | 'tokenHash' | 'userId' | 'organizationId' | 'createdAt' | 'expiresAt'>,
 ): Promise<Session> {
-  return prisma.session.create({ data: session });
+  return prismaOf(db).session.create({ data: session });
 }
 
 /** Ends a live session; false if it was already over. */
-export async function endSession(prisma: Db, id: string, now: Date): Promise<boolean> {
-  const { count } = await prisma.session.updateMany({ where: { id, endedAt: null }, data: { endedAt: now } });
+export async function endSession(db: Db, id: string, now: Date): Promise<boolean> {
+  const { count } = await prismaOf(db).session.updateMany({ where: { id, endedAt: null }, data: { endedAt: now } });
   return count === 1;
 }

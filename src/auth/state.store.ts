@@ -5,7 +5,7 @@
  * joins: a missing user or membership comes back as nulls, to be refused, not as no row).
  * A pending membership (invited, not accepted) is joined as no membership: it grants nothing.
  */
-import type { PrismaClient } from '../db/database';
+import { prismaOf, type Db } from '../db/handle';
 import { Prisma, type RevocationReason, type Role } from '../generated/prisma/client';
 
 /** The holder's side of every credential row. */
@@ -62,30 +62,35 @@ const JOINS = Prisma.sql`
   LEFT JOIN memberships m ON m.user_id = x.user_id AND m.organization_id = x.organization_id AND m.status = 'active'
   LEFT JOIN organizations o ON o.id = x.organization_id`;
 
-export async function readPat(db: PrismaClient, jti: string): Promise<PatRow | undefined> {
-  const rows = await db.$queryRaw<PatRow[]>`
+export async function readPat(db: Db, jti: string): Promise<PatRow | undefined> {
+  const rows = await prismaOf(db).$queryRaw<PatRow[]>`
     SELECT x.id, x.role, x.family_id, x.revoked_reason, ${HOLDER}
     FROM personal_access_tokens x ${JOINS} WHERE x.jti = ${jti}`;
   return rows[0];
 }
 
-export async function readSession(db: PrismaClient, id: string): Promise<SessionRow | undefined> {
-  const rows = await db.$queryRaw<SessionRow[]>`
+export async function readSession(db: Db, id: string): Promise<SessionRow | undefined> {
+  const rows = await prismaOf(db).$queryRaw<SessionRow[]>`
     SELECT x.token_hash, x.expires_at, x.ended_at, ${HOLDER}
     FROM sessions x ${JOINS} WHERE x.id = ${id}`;
   return rows[0];
 }
 
 /** Only a live (unrevoked) token. */
-export async function readLiveLegacy(db: PrismaClient, tokenHash: string): Promise<LegacyRow | undefined> {
-  const rows = await db.$queryRaw<LegacyRow[]>`
+export async function readLiveLegacy(db: Db, tokenHash: string): Promise<LegacyRow | undefined> {
+  const rows = await prismaOf(db).$queryRaw<LegacyRow[]>`
     SELECT x.id, ${HOLDER}
     FROM legacy_tokens x ${JOINS} WHERE x.token_hash = ${tokenHash} AND x.revoked_at IS NULL`;
   return rows[0];
 }
 
-export async function readUser(db: PrismaClient, id: number): Promise<UserRow | undefined> {
-  const rows = await db.$queryRaw<UserRow[]>`
+export async function readUser(db: Db, id: number): Promise<UserRow | undefined> {
+  const rows = await prismaOf(db).$queryRaw<UserRow[]>`
     SELECT is_active, email, first_name, last_name, active_organization_id FROM users WHERE id = ${id}`;
   return rows[0];
+}
+
+/** Sends `payload` on `channel` to every listener (the change feed's sync marker). */
+export async function notify(db: Db, channel: string, payload: string): Promise<void> {
+  await prismaOf(db).$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
 }

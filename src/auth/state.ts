@@ -15,7 +15,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import { CHANNEL, listenExternal, listenPooled, type Change, type ChangeFeedHandlers } from '../db/change-feed';
-import type { Database, PrismaClient } from '../db/database';
+import type { Database } from '../db/database';
+import type { Db } from '../db/handle';
 import type { KeyRing } from '../keys/keyring';
 import type { Logger } from '../logger';
 import type { RevocationReason } from '../generated/prisma/client';
@@ -30,6 +31,7 @@ import {
   type PatRow,
   type SessionRow,
   type UserRow,
+  notify,
 } from './state.store';
 
 export interface OrgPolicy {
@@ -167,7 +169,7 @@ export class AuthState {
   #onStall: (reason: string) => void = () => undefined;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: Db,
     max: number,
   ) {
     this.#caches = {
@@ -243,8 +245,8 @@ export class AuthState {
     this.#syncs.set(id, arrived);
     try {
       // A marker that cannot be sent says something of the pool, not of the feed (its heartbeat watches that).
-      const sent = await this.prisma
-        .$executeRaw`SELECT pg_notify(${CHANNEL}, ${JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } })})`.then(
+      const marker = JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } });
+      const sent = await notify(this.db, CHANNEL, marker).then(
         () => true,
         () => false,
       );
@@ -266,7 +268,7 @@ export class AuthState {
     return this.#held(
       'personal_access_tokens',
       jti,
-      () => readPat(this.prisma, jti),
+      () => readPat(this.db, jti),
       (row) => ({
         id: row.id,
         userId: row.user_id,
@@ -283,7 +285,7 @@ export class AuthState {
     return this.#held(
       'sessions',
       id,
-      () => readSession(this.prisma, id),
+      () => readSession(this.db, id),
       (row) => ({
         userId: row.user_id,
         organizationId: row.organization_id,
@@ -299,7 +301,7 @@ export class AuthState {
     return this.#held(
       'legacy_tokens',
       tokenHash,
-      () => readLiveLegacy(this.prisma, tokenHash),
+      () => readLiveLegacy(this.db, tokenHash),
       (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }),
     );
   }
@@ -315,7 +317,7 @@ export class AuthState {
     const cached = this.#caches.users.get(key);
     if (cached) return cached;
     const ticket = this.#ticket();
-    const row = await readUser(this.prisma, id);
+    const row = await readUser(this.db, id);
     if (!row) return undefined;
     const user = userRecord(row);
     this.#keep(ticket, 'users', key, user);
@@ -384,7 +386,7 @@ export async function openLiveState(options: {
   readonly signal?: AbortSignal;
 }): Promise<LiveState> {
   const { database, keys, logger } = options;
-  const state = new AuthState(database.prisma, options.cacheSize);
+  const state = new AuthState(database.db, options.cacheSize);
   let first: () => void;
   const listening = new Promise<void>((resolve) => (first = resolve));
   const handlers: ChangeFeedHandlers = {

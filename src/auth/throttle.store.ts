@@ -1,5 +1,6 @@
 /** Failed-login counters in Postgres (`login_throttle`), shared by every instance. */
-import type { PrismaClient } from '../db/database';
+
+import { prismaOf, type Db } from '../db/handle';
 
 export interface CounterRow {
   key: string;
@@ -8,8 +9,8 @@ export interface CounterRow {
 }
 
 /** The live windows among `keys` (one indexed query, whatever the number of keys). */
-export function readCounters(db: PrismaClient, keys: readonly string[], now: Date): Promise<CounterRow[]> {
-  return db.$queryRaw<CounterRow[]>`
+export function readCounters(db: Db, keys: readonly string[], now: Date): Promise<CounterRow[]> {
+  return prismaOf(db).$queryRaw<CounterRow[]>`
     SELECT key, failures, window_ends_at FROM login_throttle
     WHERE key = ANY(${keys}::text[]) AND window_ends_at > ${now}::timestamptz`;
 }
@@ -20,11 +21,11 @@ export function readCounters(db: PrismaClient, keys: readonly string[], now: Dat
  * sorted order, so two concurrent failures sharing keys cannot deadlock.
  */
 export function countFailure(
-  db: PrismaClient,
+  db: Db,
   counters: readonly { key: string; windowEndsAt: Date }[],
   now: Date,
 ): Promise<CounterRow[]> {
-  return db.$queryRaw<CounterRow[]>`
+  return prismaOf(db).$queryRaw<CounterRow[]>`
     INSERT INTO login_throttle AS t (key, failures, window_ends_at)
     SELECT key, 1, ends FROM unnest(${counters.map((c) => c.key)}::text[], ${counters.map((c) => c.windowEndsAt)}::timestamptz[]) AS n(key, ends)
     ORDER BY key
@@ -39,8 +40,8 @@ export function countFailure(
  * holds (it never waits, so it cannot take part in a deadlock). A statement of its own, not
  * part of {@link countFailure}'s: holding swept rows while waiting for counted ones could.
  */
-export function deleteExpired(db: PrismaClient, now: Date, batch: number): Promise<number> {
-  return db.$executeRaw`
+export function deleteExpired(db: Db, now: Date, batch: number): Promise<number> {
+  return prismaOf(db).$executeRaw`
     DELETE FROM login_throttle WHERE key IN (
       SELECT key FROM login_throttle WHERE window_ends_at <= ${now}::timestamptz
       ORDER BY window_ends_at LIMIT ${batch} FOR UPDATE SKIP LOCKED

@@ -124,7 +124,7 @@ export class LoginThrottle {
       const rows = new Map(
         (
           await readCounters(
-            ctx.prisma,
+            ctx.db,
             counters.map((c) => c.key),
             new Date(now),
           )
@@ -160,7 +160,7 @@ function waitFor(counter: Counter, row: CounterRow | undefined, checking: number
 async function failed(ctx: Context, counters: readonly Counter[]): Promise<void> {
   const now = ctx.clock();
   const rows = await countFailure(
-    ctx.prisma,
+    ctx.db,
     counters.map((c) => ({ key: c.key, windowEndsAt: new Date(now + c.limit.windowSeconds * 1000) })),
     new Date(now),
   );
@@ -174,7 +174,7 @@ async function failed(ctx: Context, counters: readonly Counter[]): Promise<void>
   }
   // Bounds the table: every failure that may add rows removes expired ones. Best effort: the
   // failure is counted, and the next one sweeps again.
-  await deleteExpired(ctx.prisma, new Date(now), SWEEP_BATCH).catch((err: unknown) =>
+  await deleteExpired(ctx.db, new Date(now), SWEEP_BATCH).catch((err: unknown) =>
     ctx.logger.warn({ err: { message: (err as Error).message } }, 'deleting expired failed-login windows failed'),
   );
 }

@@ -4,8 +4,9 @@
  * shutdown.
  */
 import { LRUCache } from 'lru-cache';
-import type { PrismaClient } from '../db/database';
+import type { Db } from '../db/handle';
 import type { Logger } from '../logger';
+import { markLegacyUsed, markPatsUsed } from './usage.store';
 
 export type TokenKind = 'pat' | 'legacy';
 
@@ -21,7 +22,7 @@ export class UsageRecorder {
   readonly #written = new LRUCache<string, number>({ max: MAX_TRACKED });
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly db: Db,
     private readonly clock: () => number,
     private readonly logger: Logger,
   ) {}
@@ -49,18 +50,12 @@ export class UsageRecorder {
     try {
       const pats = rows('pat');
       const legacy = rows('legacy');
-      if (pats.length) {
-        await this.prisma.$executeRaw`
-          UPDATE personal_access_tokens p SET last_used_at = u.at
-          FROM unnest(${pats.map((r) => r.key)}::text[], ${pats.map((r) => r.at)}::timestamptz[]) AS u(jti, at)
-          WHERE p.jti = u.jti AND (p.last_used_at IS NULL OR p.last_used_at < u.at)`;
-      }
-      if (legacy.length) {
-        await this.prisma.$executeRaw`
-          UPDATE legacy_tokens t SET last_used_at = u.at
-          FROM unnest(${legacy.map((r) => Number(r.key))}::int[], ${legacy.map((r) => r.at)}::timestamptz[]) AS u(id, at)
-          WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`;
-      }
+      if (pats.length) await markPatsUsed(this.db, pats);
+      if (legacy.length)
+        await markLegacyUsed(
+          this.db,
+          legacy.map((r) => ({ key: Number(r.key), at: r.at })),
+        );
     } catch (err) {
       for (const [id, at] of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
       this.logger.warn(

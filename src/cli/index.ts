@@ -18,13 +18,15 @@ import type { Database } from '../db/database';
 import { lockDataDir } from '../db/data-dir-lock';
 import { migrate, readMigrations } from '../db/migrator';
 import { openDatabase } from '../db/open';
+import { changes } from '../audit/changes';
 import { rotateSigningKey } from '../keys/keyring';
+import { listAllKeys } from '../keys/keys.store';
 import { SecretBox } from '../keys/secret-box';
 import { resolveSecretKey } from '../keys/secret-key';
 import { createLogger, type Logger } from '../logger';
 import { fieldErrors } from '../http/validate';
-import { applySettings } from '../orgs/orgs.service';
-import { createOrganizationWithOwner } from '../orgs/orgs.store';
+import { applySettings, createOrganizationWithOwner } from '../orgs/orgs.service';
+import { findOrganization } from '../orgs/orgs.store';
 import { settingsOf, settingsPatch, type SettingsPatch } from '../orgs/settings';
 import { startServer } from '../server';
 import { hashPassword } from '../users/passwords';
@@ -100,10 +102,8 @@ async function settings(config: Config, logger: Logger, args: string[]): Promise
   return withDatabase(config, logger, async (db) => {
     const result =
       action === 'set'
-        ? await applySettings(db.prisma, organizationId, patch, { actorUserId: null, via: 'cli' })
-        : await db.prisma.organization
-            .findUnique({ where: { id: organizationId } })
-            .then((org) => org && settingsOf(org));
+        ? await applySettings(changes(db.db), organizationId, patch, { actorUserId: null, via: 'cli' })
+        : await findOrganization(db.db, organizationId).then((org) => org && settingsOf(org));
     if (!result) throw new Error(`no organization ${organizationId}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
@@ -118,15 +118,12 @@ async function keys(config: Config, logger: Logger, args: string[]): Promise<num
     const box = new SecretBox((await resolveSecretKey(config)).value);
     switch (action) {
       case 'rotate': {
-        const { key, retired } = await rotateSigningKey(db.prisma, box, config.jwt.alg);
+        const { key, retired } = await rotateSigningKey(db.db, box, config.jwt.alg);
         process.stdout.write(`${JSON.stringify({ kid: key.kid, alg: key.alg, state: key.state, retired })}\n`);
         return 0;
       }
       case 'list': {
-        const rows = await db.prisma.signingKey.findMany({
-          orderBy: { createdAt: 'asc' },
-          select: { kid: true, alg: true, state: true, createdAt: true, retiredAt: true },
-        });
+        const rows = await listAllKeys(db.db);
         for (const row of rows)
           process.stdout.write(
             `${JSON.stringify({ kid: row.kid, alg: row.alg, state: row.state, created_at: row.createdAt, retired_at: row.retiredAt })}\n`,
@@ -186,7 +183,7 @@ async function createAdmin(config: Config, logger: Logger, args: string[]): Prom
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
   const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
   const { organization, user } = await withDatabase(config, logger, (db) =>
-    createOrganizationWithOwner(db.prisma, {
+    createOrganizationWithOwner(changes(db.db), {
       email: values.email!,
       passwordHash,
       organization: values.org!,

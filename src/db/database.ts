@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool, type PoolClient } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
+import { handleOf, type Db } from './handle';
 
 export { PrismaClient };
 
@@ -59,13 +60,17 @@ function dropOnReadTimeout(client: PoolClient): void {
 export class Database {
   /** Round trips so far: each statement or transaction checks a connection out of the pool. */
   roundTrips = 0;
+  /** The pool as the other rooms hold it: only stores can query through it. */
+  readonly db: Db;
 
   private constructor(
     /** The connection string (may hold a password: log {@link describeUrl} of it, never it). */
     readonly url: string,
     readonly pool: Pool,
     readonly prisma: PrismaClient,
-  ) {}
+  ) {
+    this.db = handleOf(prisma);
+  }
 
   /** Connects, retrying with exponential backoff (250 ms doubling to 5 s) until the deadline. */
   static async connect(url: string, options: ConnectOptions): Promise<Database> {

@@ -8,7 +8,7 @@
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { JwtAlgorithm } from '../config';
-import type { PrismaClient } from '../db/database';
+import type { Db } from '../db/handle';
 import type { Logger } from '../logger';
 import { KEY_RETIREMENT_GRACE_SECONDS } from '../limits';
 import { exportPrivate, generateKeyMaterial, importSignKey, importVerifyKey } from './key-material';
@@ -19,7 +19,6 @@ import {
   retireUnneededKeys,
   withKeysLock,
   type SigningKey,
-  type Tx,
 } from './keys.store';
 import type { SecretBox } from './secret-box';
 
@@ -39,7 +38,7 @@ export interface Verifier {
 }
 
 interface KeyRingOptions {
-  readonly prisma: PrismaClient;
+  readonly db: Db;
   readonly box: SecretBox;
   readonly logger: Logger;
   readonly clock?: () => number;
@@ -47,7 +46,7 @@ interface KeyRingOptions {
   readonly verifiedCacheSize?: number;
 }
 
-async function insertNewKey(tx: Tx, box: SecretBox, alg: JwtAlgorithm, now: Date): Promise<SigningKey> {
+async function insertNewKey(tx: Db, box: SecretBox, alg: JwtAlgorithm, now: Date): Promise<SigningKey> {
   const material = await generateKeyMaterial(alg);
   return insertSigningKey(tx, {
     kid: material.kid,
@@ -60,12 +59,12 @@ async function insertNewKey(tx: Tx, box: SecretBox, alg: JwtAlgorithm, now: Date
 
 /** `latchkey keys rotate`: a new signing key; the old one verifies on. Retires what it can. */
 export async function rotateSigningKey(
-  prisma: PrismaClient,
+  db: Db,
   box: SecretBox,
   alg: JwtAlgorithm,
   now = new Date(),
 ): Promise<{ key: SigningKey; retired: string[] }> {
-  return withKeysLock(prisma, async (tx) => {
+  return withKeysLock(db, async (tx) => {
     const key = await insertNewKey(tx, box, alg, now);
     return { key, retired: await retireUnneededKeys(tx, now, KEY_RETIREMENT_GRACE_SECONDS) };
   });
@@ -90,7 +89,7 @@ export class KeyRing {
    */
   static async open(options: KeyRingOptions & { readonly alg: JwtAlgorithm }): Promise<KeyRing> {
     const now = new Date((options.clock ?? Date.now)());
-    await withKeysLock(options.prisma, async (tx) => {
+    await withKeysLock(options.db, async (tx) => {
       const current = await findSigningKey(tx);
       if (current?.alg === options.alg) return;
       const key = await insertNewKey(tx, options.box, options.alg, now);
@@ -110,9 +109,9 @@ export class KeyRing {
   }
 
   async #load(): Promise<void> {
-    const { prisma, box } = this.options;
+    const { db, box } = this.options;
     this.#lastReload = Date.now();
-    const rows = await findUsableKeys(prisma);
+    const rows = await findUsableKeys(db);
     const signing = rows.find((row) => row.state === 'signing');
     if (!signing) throw new Error('no signing key in the database');
     const verifiers = new Map<string, Verifier>();

@@ -2,14 +2,14 @@
  * Legacy tokens (`Authorization: Token <key>`): one per user per organization, shown once,
  * stored as SHA-256, dead at once on reset, and only accepted while the organization allows.
  */
-import { recordAudit } from '../audit/audit.store';
 import { standing, type Principal } from '../auth/principal';
 import type { Context } from '../context';
 import { AppError, type ErrorCode } from '../errors';
 import { sha256Hex } from '../secrets';
 import { lockMembership } from '../orgs/memberships.store';
+import { findOrganization } from '../orgs/orgs.store';
 import { generateLegacyToken, legacyHint, legacyTokenFormat } from './legacy-token';
-import { findLiveLegacy, replaceLegacy } from './legacy.store';
+import { findLiveLegacy, insertLegacy, revokeLiveLegacy } from './legacy.store';
 
 /** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
 export const legacyError = (code: ErrorCode, detail: string) =>
@@ -49,7 +49,7 @@ export interface LegacyDescription {
 
 /** `GET /api/current-user/token`: never the token, which is shown only when created. */
 export async function describeLegacy(ctx: Context, principal: Principal): Promise<LegacyDescription> {
-  const live = await findLiveLegacy(ctx.prisma, principal.userId, principal.organizationId);
+  const live = await findLiveLegacy(ctx.db, principal.userId, principal.organizationId);
   return {
     detail:
       'Legacy tokens are shown only when created. POST /api/current-user/reset-token/ makes a new one and revokes this one.',
@@ -62,33 +62,34 @@ export async function describeLegacy(ctx: Context, principal: Principal): Promis
 export async function resetLegacy(ctx: Context, principal: Principal, ip: string | undefined): Promise<string> {
   const token = generateLegacyToken(ctx.tags);
   const now = new Date(ctx.clock());
-  await ctx.prisma.$transaction(async (tx) => {
-    // Serializes resets of one user in one organization.
-    if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
-      throw legacyError('not_a_member', 'You are not a member of this organization.');
-    const org = await tx.organization.findUniqueOrThrow({
-      where: { id: principal.organizationId },
-      select: { legacyApiTokensEnabled: true },
-    });
-    if (!org.legacyApiTokensEnabled)
-      throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
-    const { created, revoked } = await replaceLegacy(tx, {
-      userId: principal.userId,
-      organizationId: principal.organizationId,
-      tokenHash: sha256Hex(token),
-      hint: legacyHint(token),
-      now,
-    });
-    await recordAudit(tx, {
+  await ctx.change(
+    async (tx) => {
+      // Serializes resets of one user in one organization.
+      if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
+        throw legacyError('not_a_member', 'You are not a member of this organization.');
+      const org = await findOrganization(tx, principal.organizationId);
+      if (!org?.legacyApiTokensEnabled)
+        throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
+      // One live token per user per organization: the new one replaces the old.
+      const replaced = await revokeLiveLegacy(tx, principal.userId, principal.organizationId, now);
+      const created = await insertLegacy(tx, {
+        userId: principal.userId,
+        organizationId: principal.organizationId,
+        tokenHash: sha256Hex(token),
+        hint: legacyHint(token),
+        createdAt: now,
+      });
+      return { created, replaced };
+    },
+    ({ created, replaced }) => ({
       action: 'legacy_token.created',
       organizationId: principal.organizationId,
       actorUserId: principal.userId,
       targetType: 'legacy_token',
       targetId: created.id,
       ip,
-      details: { replaced: revoked },
-    });
-  });
-  await ctx.state.sync();
+      details: { replaced },
+    }),
+  );
   return token;
 }

@@ -1,43 +1,37 @@
 /** Legacy tokens in Postgres: only the SHA-256 of each token, a hint and metadata. */
-import type { PrismaClient } from '../db/database';
-import type { LegacyToken, Prisma } from '../generated/prisma/client';
+import { prismaOf, type Db } from '../db/handle';
+import type { LegacyToken } from '../generated/prisma/client';
 
-type Tx = Prisma.TransactionClient;
-
-export function findLiveLegacy(db: PrismaClient, userId: number, organizationId: number): Promise<LegacyToken | null> {
-  return db.legacyToken.findFirst({ where: { userId, organizationId, revokedAt: null }, orderBy: { id: 'desc' } });
+export function findLiveLegacy(db: Db, userId: number, organizationId: number): Promise<LegacyToken | null> {
+  return prismaOf(db).legacyToken.findFirst({
+    where: { userId, organizationId, revokedAt: null },
+    orderBy: { id: 'desc' },
+  });
 }
 
-/** Revokes the user's live token in the organization (there is at most one) and stores the new one. */
-export async function replaceLegacy(
-  tx: Tx,
-  token: { userId: number; organizationId: number; tokenHash: string; hint: string; now: Date },
-): Promise<{ created: LegacyToken; revoked: number[] }> {
-  const live = await tx.legacyToken.findMany({
-    where: { userId: token.userId, organizationId: token.organizationId, revokedAt: null },
+/** Revokes the user's live tokens in the organization; returns their ids. */
+export async function revokeLiveLegacy(tx: Db, userId: number, organizationId: number, now: Date): Promise<number[]> {
+  const live = await prismaOf(tx).legacyToken.findMany({
+    where: { userId, organizationId, revokedAt: null },
     select: { id: true },
   });
-  await tx.legacyToken.updateMany({ where: { id: { in: live.map((row) => row.id) } }, data: { revokedAt: token.now } });
-  const created = await tx.legacyToken.create({
-    data: {
-      userId: token.userId,
-      organizationId: token.organizationId,
-      tokenHash: token.tokenHash,
-      hint: token.hint,
-      createdAt: token.now,
-    },
+  await prismaOf(tx).legacyToken.updateMany({
+    where: { id: { in: live.map((row) => row.id) } },
+    data: { revokedAt: now },
   });
-  return { created, revoked: live.map((row) => row.id) };
+  return live.map((row) => row.id);
+}
+
+export function insertLegacy(
+  tx: Db,
+  token: { userId: number; organizationId: number; tokenHash: string; hint: string; createdAt: Date },
+): Promise<LegacyToken> {
+  return prismaOf(tx).legacyToken.create({ data: token });
 }
 
 /** Revokes one token of the organization if live; false otherwise. */
-export async function revokeLegacy(
-  tx: Tx | PrismaClient,
-  id: number,
-  organizationId: number,
-  now: Date,
-): Promise<boolean> {
-  const { count } = await tx.legacyToken.updateMany({
+export async function revokeLegacy(tx: Db, id: number, organizationId: number, now: Date): Promise<boolean> {
+  const { count } = await prismaOf(tx).legacyToken.updateMany({
     where: { id, organizationId, revokedAt: null },
     data: { revokedAt: now },
   });

@@ -9,13 +9,15 @@
  * makes a pending membership, which grants nothing (it counts as no membership for every rule
  * here and for authentication) until its user accepts it, or declines it by deleting it.
  */
-import { recordAudit } from '../audit/audit.store';
+import type { AuditEvent } from '../audit/audit.store';
+import type { Change } from '../audit/changes';
 import { forbidden, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { Context } from '../context';
-import type { PrismaClient } from '../db/database';
+import { isUniqueViolation, type Db } from '../db/handle';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
+import { anyUserExists, findUserIdByEmail, insertUser, setActiveOrganization, type User } from '../users/users.store';
 import type { Page } from '../http/paging';
 import {
   activatePending,
@@ -30,13 +32,21 @@ import {
   lockOwners,
   setRole,
 } from './memberships.store';
-import { addFirstOwner, insertOrganization } from './orgs.store';
-import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } from './settings';
+import {
+  findOrganization,
+  insertOrganization,
+  insertOwner,
+  lockBootstrap,
+  lockOrganization,
+  updateSettings as storeSettings,
+  type Organization,
+} from './orgs.store';
+import { settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 
 /** The organization `id` if the request may act in it (see the module comment). */
 export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
   if (principal.organizationId === id) return id;
-  if (await isMember(ctx.prisma, principal.userId, id)) {
+  if (await isMember(ctx.db, principal.userId, id)) {
     throw forbidden(
       principal,
       'Your credential is bound to another organization; switch active_organization and log in again.',
@@ -50,7 +60,9 @@ export function requireAdmin(principal: Principal): void {
 }
 
 export async function getSettings(ctx: Context, principal: Principal): Promise<TokenSettings> {
-  return settingsOf(await ctx.prisma.organization.findUniqueOrThrow({ where: { id: principal.organizationId } }));
+  const org = await findOrganization(ctx.db, principal.organizationId);
+  if (!org) throw notFound();
+  return settingsOf(org);
 }
 
 /** `POST /api/jwt/settings`: owners and administrators only. */
@@ -61,13 +73,12 @@ export async function updateSettings(
   ip: string | undefined,
 ): Promise<TokenSettings> {
   requireAdmin(principal);
-  const updated = await applySettings(ctx.prisma, principal.organizationId, patch, {
+  const updated = await applySettings(ctx.change, principal.organizationId, patch, {
     actorUserId: principal.userId,
     ip,
     via: 'api',
   });
   if (!updated) throw notFound();
-  await ctx.state.sync();
   return updated;
 }
 
@@ -75,57 +86,135 @@ export async function updateSettings(
  * A partial update in one transaction with its audit event (old and new values of what
  * changed); shared by the API and `latchkey settings set`. Undefined: no such organization.
  */
-export function applySettings(
-  prisma: PrismaClient,
+export async function applySettings(
+  change: Change,
   organizationId: number,
   patch: SettingsPatch,
   by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' },
 ): Promise<TokenSettings | undefined> {
-  return prisma.$transaction(async (tx) => {
-    const [row] = await tx.$queryRaw<
-      { id: number }[]
-    >`SELECT id FROM organizations WHERE id = ${organizationId} FOR UPDATE`;
-    if (!row) return undefined;
-    const before = settingsOf(await tx.organization.findUniqueOrThrow({ where: { id: row.id } }));
-    const after = settingsOf(await tx.organization.update({ where: { id: row.id }, data: settingsColumns(patch) }));
-    const changed = (Object.keys(after) as (keyof TokenSettings)[]).filter((key) => before[key] !== after[key]);
-    if (changed.length) {
-      await recordAudit(tx, {
-        action: 'settings.updated',
-        organizationId: row.id,
-        actorUserId: by.actorUserId,
-        targetType: 'organization',
-        targetId: row.id,
-        ip: by.ip,
-        details: {
-          via: by.via,
-          old: Object.fromEntries(changed.map((k) => [k, before[k]])),
-          new: Object.fromEntries(changed.map((k) => [k, after[k]])),
-        },
-      });
-    }
-    return after;
-  });
+  const result = await change(
+    async (tx) => {
+      const org = await lockOrganization(tx, organizationId);
+      if (!org) return undefined;
+      return { before: settingsOf(org), after: settingsOf(await storeSettings(tx, org.id, patch)) };
+    },
+    (result) => result && settingsUpdated(organizationId, result.before, result.after, by),
+  );
+  return result?.after;
 }
+
+/** The audit event of a settings change (old and new values of what changed); none if nothing did. */
+function settingsUpdated(
+  organizationId: number,
+  before: TokenSettings,
+  after: TokenSettings,
+  by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' },
+): AuditEvent | undefined {
+  const changed = (Object.keys(after) as (keyof TokenSettings)[]).filter((key) => before[key] !== after[key]);
+  if (!changed.length) return undefined;
+  return {
+    action: 'settings.updated',
+    organizationId,
+    actorUserId: by.actorUserId,
+    targetType: 'organization',
+    targetId: organizationId,
+    ip: by.ip,
+    details: {
+      via: by.via,
+      old: Object.fromEntries(changed.map((k) => [k, before[k]])),
+      new: Object.fromEntries(changed.map((k) => [k, after[k]])),
+    },
+  };
+}
+
+/** The audit event of an organization's creation with its first owner. */
+const founded = (
+  organizationId: number,
+  ownerId: number,
+  by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' | 'bootstrap' },
+): AuditEvent => ({
+  action: 'organization.created',
+  organizationId,
+  actorUserId: by.actorUserId,
+  targetType: 'organization',
+  targetId: organizationId,
+  ip: by.ip,
+  details: { owner_user_id: ownerId, via: by.via },
+});
 
 /** `POST /api/organizations`: the caller owns the new organization; their active one is unchanged. */
 export function createOrganization(ctx: Context, principal: Principal, title: string, ip: string | undefined) {
-  return ctx.prisma.$transaction(async (tx) => {
-    const org = await insertOrganization(tx, title, ctx.config.defaultOrgSettings);
-    await addFirstOwner(tx, {
-      organizationId: org.id,
-      userId: principal.userId,
-      actorUserId: principal.userId,
-      ip,
-      via: 'api',
-    });
-    return org;
+  return ctx.change(
+    async (tx) => {
+      const org = await insertOrganization(tx, title, ctx.config.defaultOrgSettings);
+      await insertOwner(tx, org.id, principal.userId);
+      return org;
+    },
+    (org) => founded(org.id, principal.userId, { actorUserId: principal.userId, ip, via: 'api' }),
+  );
+}
+
+export interface NewOwner {
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly organization: string;
+  readonly settings: TokenSettings;
+}
+
+export interface OwnedOrganization {
+  readonly organization: Organization;
+  readonly user: User;
+}
+
+export class UserExistsError extends Error {
+  readonly code = 'user_exists';
+  override readonly name = 'UserExistsError';
+}
+
+/** Organization, its owner (a new user, active in it), the membership. */
+async function insertOwnedOrganization(tx: Db, owner: NewOwner): Promise<OwnedOrganization> {
+  const organization = await insertOrganization(tx, owner.organization, owner.settings);
+  const user = await insertUser(tx, {
+    email: owner.email.toLowerCase(),
+    passwordHash: owner.passwordHash,
+    activeOrganizationId: organization.id,
   });
+  await insertOwner(tx, organization.id, user.id);
+  return { organization, user };
+}
+
+/** `latchkey create-admin`: a new organization owned by a new user. */
+export async function createOrganizationWithOwner(change: Change, owner: NewOwner): Promise<OwnedOrganization> {
+  try {
+    return await change(
+      (tx) => insertOwnedOrganization(tx, owner),
+      ({ organization, user }) => founded(organization.id, user.id, { actorUserId: null, via: 'cli' }),
+    );
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw new UserExistsError(`a user with email ${owner.email.toLowerCase()} already exists`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The LATCHKEY_ADMIN_* bootstrap: creates the first organization and owner only when the
+ * database has no user at all. Instances starting together serialize on an advisory lock,
+ * so exactly one creates it. Returns undefined when there were users already.
+ */
+export function bootstrapFirstOwner(change: Change, owner: NewOwner): Promise<OwnedOrganization | undefined> {
+  return change(
+    async (tx) => {
+      await lockBootstrap(tx);
+      return (await anyUserExists(tx)) ? undefined : insertOwnedOrganization(tx, owner);
+    },
+    (created) => created && founded(created.organization.id, created.user.id, { actorUserId: null, via: 'bootstrap' }),
+  );
 }
 
 /** The caller's memberships, pending invitations included (with their status). */
 export function listOwnOrganizations(ctx: Context, principal: Principal) {
-  return listUserMemberships(ctx.prisma, principal.userId);
+  return listUserMemberships(ctx.db, principal.userId);
 }
 
 /** `PATCH /api/current-user`: the organization the next login acts in (one the user is a member of; not a pending one). */
@@ -135,27 +224,26 @@ export async function switchActiveOrganization(
   organizationId: number,
   ip: string | undefined,
 ): Promise<void> {
-  if (!(await isMember(ctx.prisma, principal.userId, organizationId))) throw notFound();
-  await ctx.prisma.$transaction(async (tx) => {
-    await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
-    await recordAudit(tx, {
+  if (!(await isMember(ctx.db, principal.userId, organizationId))) throw notFound();
+  await ctx.change(
+    (tx) => setActiveOrganization(tx, principal.userId, organizationId),
+    () => ({
       action: 'user.active_organization_changed',
       organizationId,
       actorUserId: principal.userId,
       targetType: 'user',
       targetId: principal.userId,
       ip,
-    });
-  });
-  await ctx.state.sync();
+    }),
+  );
 }
 
 /** The organization's members and pending invitations, oldest first; owners and administrators only. */
 export async function listOrgMembers(ctx: Context, principal: Principal, organizationId: number, page: Page) {
   requireAdmin(principal);
   const [count, rows] = await Promise.all([
-    countMembers(ctx.prisma, organizationId),
-    listMembers(ctx.prisma, organizationId, page.skip, page.size),
+    countMembers(ctx.db, organizationId),
+    listMembers(ctx.db, organizationId, page.skip, page.size),
   ]);
   return { count, rows };
 }
@@ -186,39 +274,37 @@ export async function addMember(
   requireAdmin(principal);
   if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
   const email = member.email.toLowerCase();
-  const existing = await ctx.prisma.user.findUnique({ where: { email }, select: { id: true } });
+  const existing = await findUserIdByEmail(ctx.db, email);
   if (!existing && !member.password) throw validationError({ password: ['This field is required for a new user.'] });
   const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
   try {
-    const added = await ctx.prisma.$transaction(async (tx) => {
-      const user =
-        existing ??
-        (await tx.user.create({
-          data: {
+    return await ctx.change(
+      async (tx) => {
+        const user =
+          existing ??
+          (await insertUser(tx, {
             email,
             passwordHash: passwordHash!,
             firstName: member.firstName ?? '',
             lastName: member.lastName ?? '',
             activeOrganizationId: organizationId,
-          },
-        }));
-      const status = existing ? 'pending' : 'active';
-      await insertMembership(tx, { userId: user.id, organizationId, role: member.role, status });
-      await recordAudit(tx, {
+          }));
+        const status = existing ? ('pending' as const) : ('active' as const);
+        await insertMembership(tx, { userId: user.id, organizationId, role: member.role, status });
+        return { user_id: user.id, email, role: member.role, organization: organizationId, status };
+      },
+      (added) => ({
         action: 'membership.created',
         organizationId,
         actorUserId: principal.userId,
         targetType: 'membership',
-        targetId: user.id,
+        targetId: added.user_id,
         ip,
-        details: { email, role: member.role, new_user: !existing, status },
-      });
-      return { user_id: user.id, email, role: member.role, organization: organizationId, status };
-    });
-    await ctx.state.sync();
-    return added;
+        details: { email, role: member.role, new_user: !existing, status: added.status },
+      }),
+    );
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002')
+    if (isUniqueViolation(err))
       throw new AppError(
         409,
         'already_member',
@@ -243,26 +329,26 @@ export async function changeRole(
   ip: string | undefined,
 ) {
   requireAdmin(principal);
-  const changed = await ctx.prisma.$transaction(async (tx) => {
-    const owners = await lockOwners(tx, organizationId);
-    const current = await findMembership(tx, userId, organizationId);
-    if (!current) throw notFound();
-    if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
-    if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
-    const updated = await setRole(tx, userId, organizationId, role);
-    await recordAudit(tx, {
+  const { updated } = await ctx.change(
+    async (tx) => {
+      const owners = await lockOwners(tx, organizationId);
+      const current = await findMembership(tx, userId, organizationId);
+      if (!current) throw notFound();
+      if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
+      if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
+      return { was: current.role, updated: await setRole(tx, userId, organizationId, role) };
+    },
+    ({ was }) => ({
       action: 'membership.updated',
       organizationId,
       actorUserId: principal.userId,
       targetType: 'membership',
       targetId: userId,
       ip,
-      details: { old: { role: current.role }, new: { role } },
-    });
-    return updated;
-  });
-  await ctx.state.sync();
-  return changed;
+      details: { old: { role: was }, new: { role } },
+    }),
+  );
+  return updated;
 }
 
 /** Removes a member (or withdraws an invitation); their tokens for this organization stop on the next request. */
@@ -274,24 +360,26 @@ export async function removeMember(
   ip: string | undefined,
 ): Promise<void> {
   requireAdmin(principal);
-  await ctx.prisma.$transaction(async (tx) => {
-    const owners = await lockOwners(tx, organizationId);
-    const current = await findMembership(tx, userId, organizationId);
-    if (!current) throw notFound();
-    if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
-    if (isLastOwner(owners, userId)) throw lastOwner();
-    await deleteMembership(tx, userId, organizationId);
-    await recordAudit(tx, {
+  await ctx.change(
+    async (tx) => {
+      const owners = await lockOwners(tx, organizationId);
+      const current = await findMembership(tx, userId, organizationId);
+      if (!current) throw notFound();
+      if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
+      if (isLastOwner(owners, userId)) throw lastOwner();
+      await deleteMembership(tx, userId, organizationId);
+      return current.role;
+    },
+    (was) => ({
       action: 'membership.deleted',
       organizationId,
       actorUserId: principal.userId,
       targetType: 'membership',
       targetId: userId,
       ip,
-      details: { role: current.role },
-    });
-  });
-  await ctx.state.sync();
+      details: { role: was },
+    }),
+  );
 }
 
 /**
@@ -305,28 +393,28 @@ export async function acceptInvitation(
   organizationId: number,
   ip: string | undefined,
 ) {
-  const accepted = await ctx.prisma.$transaction(async (tx) => {
-    const membership = await activatePending(tx, principal.userId, organizationId);
-    if (!membership) throw notFound();
-    await recordAudit(tx, {
+  return ctx.change(
+    async (tx) => {
+      const membership = await activatePending(tx, principal.userId, organizationId);
+      if (!membership) throw notFound();
+      return {
+        user_id: principal.userId,
+        email: principal.user.email,
+        role: membership.role,
+        organization: organizationId,
+        status: 'active' as const,
+      };
+    },
+    (accepted) => ({
       action: 'membership.accepted',
       organizationId,
       actorUserId: principal.userId,
       targetType: 'membership',
       targetId: principal.userId,
       ip,
-      details: { role: membership.role },
-    });
-    return {
-      user_id: principal.userId,
-      email: principal.user.email,
-      role: membership.role,
-      organization: organizationId,
-      status: 'active' as const,
-    };
-  });
-  await ctx.state.sync();
-  return accepted;
+      details: { role: accepted.role },
+    }),
+  );
 }
 
 /**
@@ -342,18 +430,18 @@ export async function declineInvitation(
   ip: string | undefined,
 ): Promise<boolean> {
   if (userId !== principal.userId) return false;
-  const declined = await ctx.prisma.$transaction(async (tx) => {
-    if (!(await deletePending(tx, userId, organizationId))) return false;
-    await recordAudit(tx, {
-      action: 'membership.declined',
-      organizationId,
-      actorUserId: userId,
-      targetType: 'membership',
-      targetId: userId,
-      ip,
-    });
-    return true;
-  });
-  if (declined) await ctx.state.sync();
-  return declined;
+  return ctx.change(
+    (tx) => deletePending(tx, userId, organizationId),
+    (declined) =>
+      declined
+        ? {
+            action: 'membership.declined',
+            organizationId,
+            actorUserId: userId,
+            targetType: 'membership',
+            targetId: userId,
+            ip,
+          }
+        : undefined,
+  );
 }

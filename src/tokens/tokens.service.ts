@@ -2,13 +2,13 @@
  * Personal access tokens and the access tokens derived from them: issue, refresh, rotate,
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
-import { recordAudit } from '../audit/audit.store';
 import { forbidden, standing, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
 import { AppError, notFound, validationError } from '../errors';
-import type { Prisma } from '../generated/prisma/client';
+import type { Db } from '../db/handle';
+import { findKeyAlgorithms } from '../keys/keys.store';
 import { lockMembership } from '../orgs/memberships.store';
 import { randomHex } from '../secrets';
 import {
@@ -119,31 +119,28 @@ async function refuseRevoked(
   who: Actor,
 ): Promise<void> {
   const now = new Date(ctx.clock());
+  const target = { organizationId: pat.organizationId, actorUserId: who.actorUserId, targetId: pat.id, ip: who.ip };
   if (pat.revokedReason !== 'rotated') {
-    await recordAudit(ctx.prisma, {
-      action: 'pat.refused_after_revoke',
-      organizationId: pat.organizationId,
-      actorUserId: who.actorUserId,
-      targetType: 'pat',
-      targetId: pat.id,
-      ip: who.ip,
-      details: { reason: pat.revokedReason },
-    });
+    await ctx.change(
+      () => Promise.resolve(),
+      () => ({
+        ...target,
+        action: 'pat.refused_after_revoke',
+        targetType: 'pat',
+        details: { reason: pat.revokedReason },
+      }),
+    );
     return;
   }
-  await ctx.prisma.$transaction(async (tx) => {
-    const revoked = await revokeFamily(tx, pat.familyId, now);
-    await recordAudit(tx, {
+  await ctx.change(
+    (tx) => revokeFamily(tx, pat.familyId, now),
+    (revoked) => ({
+      ...target,
       action: 'pat.family_revoked',
-      organizationId: pat.organizationId,
-      actorUserId: who.actorUserId,
       targetType: 'pat',
-      targetId: pat.id,
-      ip: who.ip,
       details: { family_id: pat.familyId, revoked, reason: 'rotated token presented again' },
-    });
-  });
-  await ctx.state.sync();
+    }),
+  );
   ctx.logger.warn({ patId: pat.id, familyId: pat.familyId }, 'rotated PAT presented again; its family is revoked');
 }
 
@@ -219,7 +216,7 @@ interface PatSpec {
 }
 
 /** Signs a PAT with the current key and inserts its row, in `tx`. */
-async function mintPat(ctx: Context, tx: Prisma.TransactionClient, data: PatSpec): Promise<IssuedPat> {
+async function mintPat(ctx: Context, tx: Db, data: PatSpec): Promise<IssuedPat> {
   const signer = ctx.keys.signer();
   const iat = epochSeconds(ctx);
   const jti = newJti();
@@ -251,7 +248,7 @@ export async function createPat(
   input: NewPatInput,
   ip: string | undefined,
 ): Promise<IssuedPat> {
-  const policy = await findOrganizationPolicy(ctx.prisma, principal.organizationId);
+  const policy = await findOrganizationPolicy(ctx.db, principal.organizationId);
   if (!policy) throw notFound();
   if (!policy.apiTokensEnabled) throw tokensDisabled(principal);
   const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
@@ -266,25 +263,27 @@ export async function createPat(
   if (!atLeast(principal.role, role))
     throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
   const now = new Date(ctx.clock());
-  return ctx.prisma.$transaction(async (tx) => {
-    if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
-      throw forbidden(principal, 'You are not a member of this organization.');
-    const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
-    if (live >= ctx.config.patLimit) {
-      throw new AppError(
-        409,
-        'token_limit_reached',
-        `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
-      );
-    }
-    const issued = await mintPat(ctx, tx, {
-      name: input.name,
-      userId: principal.userId,
-      organizationId: principal.organizationId,
-      role,
-      ttlSeconds: ttlDays * DAY_SECONDS,
-    });
-    await recordAudit(tx, {
+  return ctx.change(
+    async (tx) => {
+      if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
+        throw forbidden(principal, 'You are not a member of this organization.');
+      const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
+      if (live >= ctx.config.patLimit) {
+        throw new AppError(
+          409,
+          'token_limit_reached',
+          `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
+        );
+      }
+      return mintPat(ctx, tx, {
+        name: input.name,
+        userId: principal.userId,
+        organizationId: principal.organizationId,
+        role,
+        ttlSeconds: ttlDays * DAY_SECONDS,
+      });
+    },
+    (issued) => ({
       action: 'pat.created',
       organizationId: principal.organizationId,
       actorUserId: principal.userId,
@@ -292,9 +291,8 @@ export async function createPat(
       targetId: issued.row.id,
       ip,
       details: { name: input.name, role, expires_at: issued.row.expiresAt.toISOString() },
-    });
-    return issued;
-  });
+    }),
+  );
 }
 
 export interface ListedPat {
@@ -305,15 +303,8 @@ export interface ListedPat {
 
 /** `GET /api/token/`: the caller's live PATs in the organization the request acts in. */
 export async function listPats(ctx: Context, principal: Principal): Promise<ListedPat[]> {
-  const rows = await listLivePats(ctx.prisma, principal.userId, principal.organizationId, new Date(ctx.clock()));
-  const algs = new Map(
-    (
-      await ctx.prisma.signingKey.findMany({
-        where: { kid: { in: [...new Set(rows.map((row) => row.kid))] } },
-        select: { kid: true, alg: true },
-      })
-    ).map((key) => [key.kid, key.alg]),
-  );
+  const rows = await listLivePats(ctx.db, principal.userId, principal.organizationId, new Date(ctx.clock()));
+  const algs = await findKeyAlgorithms(ctx.db, [...new Set(rows.map((row) => row.kid))]);
   return rows.map((row) => ({ row, token: patSigningInput(algs.get(row.kid)!, row.kid, patClaims(ctx, row)) }));
 }
 
@@ -322,19 +313,21 @@ const mayManage = (principal: Principal, pat: PersonalAccessToken) =>
   pat.organizationId === principal.organizationId && (pat.userId === principal.userId || isOrgAdmin(principal.role));
 
 function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: string): Promise<boolean> {
-  return ctx.prisma.$transaction(async (tx) => {
-    if (!(await revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())))) return false;
-    await recordAudit(tx, {
-      action: 'pat.revoked',
-      organizationId: pat.organizationId,
-      actorUserId: who.actorUserId,
-      targetType: 'pat',
-      targetId: pat.id,
-      ip: who.ip,
-      details: { via, owner_user_id: pat.userId },
-    });
-    return true;
-  });
+  return ctx.change(
+    (tx) => revokePat(tx, pat.id, 'revoked', new Date(ctx.clock())),
+    (revoked) =>
+      revoked
+        ? {
+            action: 'pat.revoked',
+            organizationId: pat.organizationId,
+            actorUserId: who.actorUserId,
+            targetType: 'pat',
+            targetId: pat.id,
+            ip: who.ip,
+            details: { via, owner_user_id: pat.userId },
+          }
+        : undefined,
+  );
 }
 
 const blacklistMiss = () => new AppError(404, 'not_found', 'Token is invalid or already blacklisted.');
@@ -355,26 +348,24 @@ export async function blacklist(
   if (value.split('.').length === 3) {
     const claims = await verifyPat(value, verifyOptions(ctx), { checkExpiry: false }).catch(() => undefined);
     if (!claims) throw blacklistMiss();
-    pat = await findPatByJti(ctx.prisma, claims.jti);
+    pat = await findPatByJti(ctx.db, claims.jti);
     actorUserId = pat?.userId ?? null;
   } else {
     const jti = decodeUnverified(value, 2)?.payload.jti;
     if (typeof jti !== 'string') throw blacklistMiss();
     const caller = await principal();
-    pat = await findPatByJti(ctx.prisma, jti);
+    pat = await findPatByJti(ctx.db, jti);
     if (pat && !mayManage(caller, pat)) pat = null;
     actorUserId = caller.userId;
   }
   if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId, ip }, 'blacklist'))) throw blacklistMiss();
-  await ctx.state.sync();
 }
 
 /** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
 export async function deletePat(ctx: Context, principal: Principal, id: number, ip: string | undefined): Promise<void> {
-  const pat = await findPatById(ctx.prisma, id);
+  const pat = await findPatById(ctx.db, id);
   if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw notFound();
   if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw notFound();
-  await ctx.state.sync();
 }
 
 const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refresh token'] }, 'Invalid refresh token');
@@ -392,7 +383,7 @@ export async function rotate(
   ip: string | undefined,
 ): Promise<string> {
   const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
-  const pat = claims && (await findPatByJti(ctx.prisma, claims.jti));
+  const pat = claims && (await findPatByJti(ctx.db, claims.jti));
   if (!pat) throw invalidRefresh();
   if (!mayManage(principal, pat)) throw notFound();
   const held = await ctx.state.pat(pat.jti);
@@ -405,36 +396,37 @@ export async function rotate(
   if (!held) throw invalidRefresh();
   const { role } = standing(held.holder, 'pat', pat.role, () => invalidRefresh());
   const lifetimeSeconds = seconds(pat.expiresAt) - seconds(pat.createdAt);
-  const issued = await ctx.prisma.$transaction(async (tx) => {
-    if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
-    const policy = await findOrganizationPolicy(tx, pat.organizationId);
-    if (!policy) throw invalidRefresh();
-    const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
-    const next = await mintPat(ctx, tx, {
-      name: pat.name,
-      userId: pat.userId,
-      organizationId: pat.organizationId,
-      role,
-      parentId: pat.id,
-      familyId: pat.familyId,
-      ttlSeconds,
-    });
-    await recordAudit(tx, {
-      action: 'pat.rotated',
-      organizationId: pat.organizationId,
-      actorUserId: principal.userId,
-      targetType: 'pat',
-      targetId: next.row.id,
-      ip,
-      details: { previous_id: pat.id, owner_user_id: pat.userId },
-    });
-    return next;
-  });
+  const issued = await ctx.change(
+    async (tx) => {
+      if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
+      const policy = await findOrganizationPolicy(tx, pat.organizationId);
+      if (!policy) throw invalidRefresh();
+      const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
+      return mintPat(ctx, tx, {
+        name: pat.name,
+        userId: pat.userId,
+        organizationId: pat.organizationId,
+        role,
+        parentId: pat.id,
+        familyId: pat.familyId,
+        ttlSeconds,
+      });
+    },
+    (next) =>
+      next && {
+        action: 'pat.rotated',
+        organizationId: pat.organizationId,
+        actorUserId: principal.userId,
+        targetType: 'pat',
+        targetId: next.row.id,
+        ip,
+        details: { previous_id: pat.id, owner_user_id: pat.userId },
+      },
+  );
   if (!issued) {
     // Lost a race with another rotation of the same PAT: that is reuse too.
     await refuseRevoked(ctx, { ...pat, revokedReason: 'rotated' }, who);
     throw invalidRefresh();
   }
-  await ctx.state.sync();
   return issued.token;
 }

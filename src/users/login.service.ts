@@ -3,7 +3,6 @@
  * token (`sid` instead of `pat`); both act in the user's active organization (or, failing
  * that, their first; pending memberships are not theirs yet and never chosen).
  */
-import { recordAudit } from '../audit/audit.store';
 import { endSession, insertSession } from '../auth/auth.store';
 import { csrfTokenFor, newSessionSecret } from '../auth/cookies';
 import type { Principal } from '../auth/principal';
@@ -38,7 +37,7 @@ export interface LoggedIn {
 
 /** The user, if `password` is theirs and they may log in; undefined otherwise (one bcrypt comparison either way). */
 async function verifyCredentials(ctx: Context, email: string, password: string) {
-  const user = await findUserByEmail(ctx.prisma, email);
+  const user = await findUserByEmail(ctx.db, email);
   const matches = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(ctx.config.bcryptRounds)));
   return user?.passwordHash && matches && user.isActive ? user : undefined;
 }
@@ -60,25 +59,26 @@ export async function login(
   const sid = randomHex(16);
   const secret = newSessionSecret(ctx.tags, sid);
   const maxAgeMs = ctx.config.sessionTtlSeconds * 1000;
-  await ctx.prisma.$transaction(async (tx) => {
-    await insertSession(tx, {
-      id: sid,
-      tokenHash: sha256Hex(secret),
-      userId: user.id,
-      organizationId: membership.organizationId,
-      createdAt: new Date(now),
-      expiresAt: new Date(now + maxAgeMs),
-    });
-    await recordAudit(tx, {
+  await ctx.change(
+    (tx) =>
+      insertSession(tx, {
+        id: sid,
+        tokenHash: sha256Hex(secret),
+        userId: user.id,
+        organizationId: membership.organizationId,
+        createdAt: new Date(now),
+        expiresAt: new Date(now + maxAgeMs),
+      }),
+    () => ({
       action: 'session.created',
       organizationId: membership.organizationId,
       actorUserId: user.id,
       targetType: 'session',
       targetId: sid,
       ip,
-    });
-  });
-  const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.prisma, membership.organizationId);
+    }),
+  );
+  const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.db, membership.organizationId);
   const access = issueAccessToken(ctx, {
     userId: user.id,
     organizationId: membership.organizationId,
@@ -94,17 +94,18 @@ export async function logout(ctx: Context, principal: Principal, ip: string | un
   const { credential } = principal;
   if (credential.kind !== 'session' && credential.kind !== 'login_access') return;
   const { sid } = credential;
-  await ctx.prisma.$transaction(async (tx) => {
-    if (await endSession(tx, sid, new Date(ctx.clock()))) {
-      await recordAudit(tx, {
-        action: 'session.ended',
-        organizationId: principal.organizationId,
-        actorUserId: principal.userId,
-        targetType: 'session',
-        targetId: sid,
-        ip,
-      });
-    }
-  });
-  await ctx.state.sync();
+  await ctx.change(
+    (tx) => endSession(tx, sid, new Date(ctx.clock())),
+    (ended) =>
+      ended
+        ? {
+            action: 'session.ended',
+            organizationId: principal.organizationId,
+            actorUserId: principal.userId,
+            targetType: 'session',
+            targetId: sid,
+            ip,
+          }
+        : undefined,
+  );
 }

@@ -97,7 +97,7 @@ describe('signing keys (ES256 default)', () => {
     const old = await createPat(t, alice);
     const oldKid = t.keys.signer().kid;
     const oldAccess = await refreshAccess(t, old.token);
-    const { key } = await rotateSigningKey(t.database.prisma, t.box, 'ES256', new Date(t.clock()));
+    const { key } = await rotateSigningKey(t.database.db, t.box, 'ES256', new Date(t.clock()));
     await t.keys.reload();
     expect(t.keys.signer().kid).toBe(key.kid);
 
@@ -114,14 +114,9 @@ describe('signing keys (ES256 default)', () => {
     const pat = await createPat(t, member, { expires_in_days: 1 });
     const kid = t.keys.signer().kid;
     const later = (seconds: number) => new Date(t.clock() + seconds * 1000);
-    await rotateSigningKey(t.database.prisma, t.box, 'ES256', later(0));
+    await rotateSigningKey(t.database.db, t.box, 'ES256', later(0));
     // The PAT signed with `kid` is live for a day: kept.
-    let { retired } = await rotateSigningKey(
-      t.database.prisma,
-      t.box,
-      'ES256',
-      later(KEY_RETIREMENT_GRACE_SECONDS + 60),
-    );
+    let { retired } = await rotateSigningKey(t.database.db, t.box, 'ES256', later(KEY_RETIREMENT_GRACE_SECONDS + 60));
     expect(retired).not.toContain(kid);
     await request(t.app).post('/api/token/blacklist').send({ refresh: pat.token }).expect(204);
     // Every other PAT of `kid`'s era is revoked too, so only the grace remains.
@@ -130,12 +125,7 @@ describe('signing keys (ES256 default)', () => {
       data: { revokedAt: new Date(t.clock()), revokedReason: 'revoked' },
     });
     await t.state.sync();
-    ({ retired } = await rotateSigningKey(
-      t.database.prisma,
-      t.box,
-      'ES256',
-      later(KEY_RETIREMENT_GRACE_SECONDS + 120),
-    ));
+    ({ retired } = await rotateSigningKey(t.database.db, t.box, 'ES256', later(KEY_RETIREMENT_GRACE_SECONDS + 120)));
     expect(retired).toContain(kid);
     await t.keys.reload();
     const kids = (await request(t.app).get('/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
@@ -145,7 +135,7 @@ describe('signing keys (ES256 default)', () => {
   it('refuses to open keys under another LATCHKEY_SECRET_KEY', async () => {
     await expect(
       KeyRing.open({
-        prisma: t.database.prisma,
+        db: t.database.db,
         box: new SecretBox('x'.repeat(40)),
         logger: t.logs.logger,
         alg: 'ES256',
@@ -195,7 +185,7 @@ describe('LATCHKEY_JWT_ALG=HS256', () => {
     const member = await createMember(t);
     const pat = await createPat(t, member);
     const hsAccess = await refreshAccess(t, pat.token);
-    const es = await KeyRing.open({ prisma: t.database.prisma, box: t.box, logger: t.logs.logger, alg: 'ES256' });
+    const es = await KeyRing.open({ db: t.database.db, box: t.box, logger: t.logs.logger, alg: 'ES256' });
     expect(es.signer().alg).toBe('ES256');
     expect((await es.verifier(decodeJwt(pat.token).header.kid as string))?.alg).toBe('HS256');
     await t.keys.reload();

@@ -2,7 +2,8 @@ import { SETTINGS_DEFAULTS } from '../../src/orgs/settings';
 import http from 'node:http';
 import { DatabaseUnavailableError, Database } from '../../src/db/database';
 import { freeLoopbackPort } from '../../src/db/embedded';
-import { bootstrapFirstOwner } from '../../src/orgs/orgs.store';
+import { changes } from '../../src/audit/changes';
+import { bootstrapFirstOwner } from '../../src/orgs/orgs.service';
 import { startServer, type RunningServer } from '../../src/server';
 import { captureLogs, testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -142,7 +143,7 @@ describe('server lifecycle', () => {
         organization: 'First',
         settings: SETTINGS_DEFAULTS,
       };
-      const results = await Promise.all(databases.map((d) => bootstrapFirstOwner(d.prisma, owner)));
+      const results = await Promise.all(databases.map((d) => bootstrapFirstOwner(changes(d.db), owner)));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await databases[0]!.prisma.user.count()).toBe(1);
       expect(await databases[0]!.prisma.organization.count()).toBe(1);

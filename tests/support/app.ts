@@ -105,14 +105,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
   const keys = await KeyRing.open({
-    prisma: database.prisma,
+    db: database.db,
     box,
     logger: logs.logger,
     alg: config.jwt.alg,
     clock,
     verifiedCacheSize: config.authCacheSize,
   });
-  const usage = new UsageRecorder(database.prisma, clock, logs.logger);
+  const usage = new UsageRecorder(database.db, clock, logs.logger);
   const live = await openLiveState({
     database,
     embedded: db.poolSize === 1,
