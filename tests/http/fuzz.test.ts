@@ -12,11 +12,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import type { Express } from 'express';
 import { ROLES } from '../../src/auth/roles';
 import { SETTINGS_DEFAULTS, settingsColumns } from '../../src/orgs/settings';
 import { startTestApp, type TestApp } from '../support/app';
 import { createMember, createPat, PASSWORD, type Member } from '../support/factories';
+import { servedRoutes } from '../support/routes';
 
 /**
  * Every route: method (ALL for any), path template and the body fields it reads (bodies are
@@ -65,27 +65,6 @@ const FIELDS = [...new Set(ROUTES.flatMap(([, , fields]) => fields ?? []))];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const RUNS = 500;
 const TIME_LIMIT_MS = 10_000;
-
-interface RouterLayer {
-  readonly route?: { readonly path: string; readonly methods: Record<string, boolean> };
-  readonly handle?: { readonly stack?: readonly RouterLayer[] };
-}
-
-/** What the app serves, read from its routers: `route()` adds OPTIONS and a catch-all 405 to each path. */
-function servedRoutes(app: Express): string[] {
-  const served: string[] = [];
-  const walk = (stack: readonly RouterLayer[]) => {
-    for (const layer of stack) {
-      if (layer.handle?.stack) walk(layer.handle.stack);
-      if (!layer.route) continue;
-      const declared = Object.keys(layer.route.methods).filter((m) => m !== 'options' && m !== '_all');
-      for (const method of declared.length ? declared : ['all'])
-        served.push(`${method.toUpperCase()} ${layer.route.path}`);
-    }
-  };
-  walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
-  return served.sort();
-}
 
 // ---- Generators -------------------------------------------------------------------------------
 

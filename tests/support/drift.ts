@@ -1,13 +1,16 @@
 /**
  * Drift between `prisma/schema.prisma` and a migrated database, without Prisma's schema
- * engine (which cannot be downloaded here): the schema is parsed into the tables, columns,
- * indexes, foreign keys and enums Prisma would create, and compared with what `pg_catalog`
- * says. The parser knows exactly the subset of PSL this project uses and throws on anything
- * else, so an unfamiliar construct can never be silently skipped.
+ * engine (which cannot be downloaded here): Prisma's own parser (its schema WebAssembly, see
+ * ./prisma-schema.ts) turns the schema into the DMMF, from which this file derives the tables,
+ * columns, indexes, foreign keys and enums Prisma Migrate would create, and compares them with
+ * what `pg_catalog` says. Anything in the DMMF that this file cannot translate into Postgres
+ * terms throws, so an unfamiliar construct can never be silently skipped.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DMMF } from '@prisma/client/runtime/client';
 import type { ClientBase } from 'pg';
+import { getDatamodel, SchemaParseError } from './prisma-schema';
 
 export const DEFAULT_SCHEMA_PATH = path.resolve(__dirname, '../../prisma/schema.prisma');
 
@@ -18,9 +21,12 @@ export interface ColumnShape {
 }
 export interface IndexShape {
   readonly table: string;
+  /** Column names, each followed by " DESC" when the index sorts it descending. */
   readonly columns: readonly string[];
   readonly unique: boolean;
   readonly primary: boolean;
+  /** Postgres's access method name (btree, hash, gin, ...). */
+  readonly method: string;
 }
 export interface ForeignKeyShape {
   readonly table: string;
@@ -65,173 +71,123 @@ const ACTIONS: Record<string, string> = {
   SetNull: 'SET NULL',
   SetDefault: 'SET DEFAULT',
 };
-
-class SchemaParseError extends Error {
-  override readonly name = 'SchemaParseError';
-}
-
-interface Block {
-  readonly kind: 'model' | 'enum';
-  readonly name: string;
-  readonly lines: string[];
-}
-
-function blocks(source: string): Block[] {
-  const found: Block[] = [];
-  const re = /^(model|enum|generator|datasource)\s+(\w+)\s*\{([\s\S]*?)^\}/gm;
-  for (const match of source.matchAll(re)) {
-    const [, kind, name, body] = match;
-    if (kind !== 'model' && kind !== 'enum') continue;
-    const lines = body!
-      .split('\n')
-      .map((l) => l.replace(/\/\/.*$/, '').trim())
-      .filter(Boolean);
-    found.push({ kind, name: name!, lines });
-  }
-  return found;
-}
-
-/** `@name(args)` attributes of a line, with balanced parentheses. */
-function attributes(text: string): { name: string; args: string }[] {
-  const out: { name: string; args: string }[] = [];
-  const re = /@{1,2}([\w.]+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text))) {
-    let args = '';
-    if (text[re.lastIndex] === '(') {
-      let depth = 0;
-      let i = re.lastIndex;
-      for (; i < text.length; i++) {
-        if (text[i] === '(') depth++;
-        else if (text[i] === ')' && --depth === 0) break;
-      }
-      args = text.slice(re.lastIndex + 1, i);
-      re.lastIndex = i + 1;
-    }
-    out.push({ name: m[1]!, args });
-  }
-  return out;
-}
-
-const list = (args: string, key?: string): string[] => {
-  const source = key ? new RegExp(`${key}:\\s*\\[([^\\]]*)\\]`).exec(args)?.[1] : /^\s*\[([^\]]*)\]/.exec(args)?.[1];
-  if (source === undefined) throw new SchemaParseError(`expected a field list in (${args})`);
-  return source
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** The DMMF's index algorithm names (absent means BTree) as Postgres names its access methods. */
+const METHODS: Record<string, string> = {
+  BTree: 'btree',
+  Hash: 'hash',
+  Gist: 'gist',
+  Gin: 'gin',
+  SpGist: 'spgist',
+  Brin: 'brin',
 };
-const named = (args: string, key: string) => new RegExp(`${key}:\\s*"?(\\w+)"?`).exec(args)?.[1];
+/** Index suffixes of Prisma's default constraint names. */
+const SUFFIXES: Record<DMMF.IndexType, string | undefined> = {
+  id: 'pkey',
+  unique: 'key',
+  normal: 'idx',
+  fulltext: undefined,
+};
 
 /** What Prisma Migrate would create for `source`. */
 export function expectedShape(source: string): DatabaseShape {
-  const all = blocks(source);
-  const dbName = (b: Block) =>
-    attributes(b.lines.filter((l) => l.startsWith('@@map')).join(' '))[0]?.args.replace(/"/g, '') ?? b.name;
-  const enums = new Map(
-    all
-      .filter((b) => b.kind === 'enum')
-      .map((b) => [
-        b.name,
-        { db: dbName(b), values: b.lines.filter((l) => !l.startsWith('@@')).map((l) => l.split(/\s+/)[0]!) },
-      ]),
-  );
-  const models = new Map(all.filter((b) => b.kind === 'model').map((b) => [b.name, b]));
-  const tables = new Map<string, Map<string, ColumnShape>>();
-  const indexes = new Map<string, IndexShape>();
-  const foreignKeys = new Map<string, ForeignKeyShape>();
-
-  const fieldLine = (model: Block, field: string): string => {
-    const line = model.lines.find((l) => l.split(/\s+/)[0] === field);
-    if (!line) throw new SchemaParseError(`${model.name}.${field} is not a field`);
-    return line;
+  const datamodel = getDatamodel(source);
+  const enumsByName = new Map(datamodel.enums.map((e) => [e.name, e]));
+  const modelsByName = new Map(datamodel.models.map((m) => [m.name, m]));
+  const tableOf = (model: DMMF.Model) => model.dbName ?? model.name;
+  const fieldOf = (model: DMMF.Model, name: string): DMMF.Field => {
+    const field = model.fields.find((f) => f.name === name);
+    if (!field) throw new SchemaParseError(`${model.name}.${name} is not a field`);
+    return field;
   };
-  const columnOf = (model: Block, field: string): string =>
-    attributes(fieldLine(model, field))
-      .find((a) => a.name === 'map')
-      ?.args.replace(/"/g, '') ?? field;
+  const columnOf = (model: DMMF.Model, name: string) => fieldOf(model, name).dbName ?? name;
 
-  for (const model of models.values()) {
-    const table = dbName(model);
+  const sqlType = (model: DMMF.Model, field: DMMF.Field): string => {
+    const where = `${model.name}.${field.name}`;
+    if (field.kind === 'enum') {
+      const dmmfEnum = enumsByName.get(field.type)!;
+      return dmmfEnum.dbName ?? dmmfEnum.name;
+    }
+    if (field.kind !== 'scalar') throw new SchemaParseError(`unsupported field kind ${field.kind} (${where})`);
+    if (field.nativeType) {
+      const [name, args] = field.nativeType;
+      const native = NATIVE[name];
+      if (!native) throw new SchemaParseError(`unsupported native type @db.${name} (${where})`);
+      return native(args[0]);
+    }
+    const scalar = SCALARS[field.type];
+    if (!scalar) throw new SchemaParseError(`unknown type ${field.type} (${where})`);
+    return scalar;
+  };
+  /** The default in the form normalizeDefault() reduces Postgres's rendering to. */
+  const sqlDefault = (model: DMMF.Model, field: DMMF.Field): string | null => {
+    // Only a scalar list has a list default, and lists are refused before this is called.
+    const value = field.default as DMMF.FieldDefault | DMMF.FieldDefaultScalar | undefined;
+    if (value === undefined) return null;
+    if (typeof value === 'object') {
+      if (value.name === 'autoincrement' || value.name === 'now') return value.name;
+      throw new SchemaParseError(`unsupported default ${value.name}() (${model.name}.${field.name})`);
+    }
+    if (field.kind === 'enum')
+      return enumsByName.get(field.type)!.values.find((v) => v.name === value)?.dbName ?? String(value);
+    return String(value);
+  };
+
+  const tables = new Map<string, Map<string, ColumnShape>>();
+  const foreignKeys = new Map<string, ForeignKeyShape>();
+  for (const model of datamodel.models) {
+    const table = tableOf(model);
     const columns = new Map<string, ColumnShape>();
     tables.set(table, columns);
-    const addIndex = (fields: string[], kind: 'pkey' | 'key' | 'idx', map?: string) => {
-      const cols = fields.map((f) => columnOf(model, f));
-      indexes.set(map ?? `${table}_${kind === 'pkey' ? 'pkey' : `${cols.join('_')}_${kind}`}`, {
-        table,
-        columns: cols,
-        unique: kind !== 'idx',
-        primary: kind === 'pkey',
-      });
-    };
-    for (const line of model.lines) {
-      if (line.startsWith('@@')) {
-        for (const attr of attributes(line)) {
-          if (attr.name === 'map') continue;
-          const kind = ({ id: 'pkey', unique: 'key', index: 'idx' } as const)[attr.name as 'id' | 'unique' | 'index'];
-          if (!kind) throw new SchemaParseError(`unsupported block attribute @@${attr.name} in ${model.name}`);
-          addIndex(list(attr.args), kind, named(attr.args, 'map'));
-        }
-        continue;
-      }
-      const m = /^(\w+)\s+(\w+)(\[\])?(\?)?\s*(.*)$/.exec(line);
-      if (!m) throw new SchemaParseError(`cannot read field line "${line}" in ${model.name}`);
-      const [, field, type, isList, optional, rest] = m as unknown as [
-        string,
-        string,
-        string,
-        string | undefined,
-        string | undefined,
-        string,
-      ];
-      const attrs = attributes(rest);
-      if (models.has(type)) {
-        const relation = attrs.find((a) => a.name === 'relation');
-        if (!relation || !/fields:/.test(relation.args)) continue; // back-relation: no column
-        const fields = list(relation.args, 'fields');
-        const cols = fields.map((f) => columnOf(model, f));
-        const optionalFk = fields.some((f) => fieldLine(model, f).split(/\s+/)[1]!.endsWith('?'));
-        const onDelete = named(relation.args, 'onDelete') ?? (optionalFk ? 'SetNull' : 'Restrict');
-        const onUpdate = named(relation.args, 'onUpdate') ?? 'Cascade';
-        const target = models.get(type)!;
-        const refs = list(relation.args, 'references').map((f) => columnOf(target, f));
-        foreignKeys.set(named(relation.args, 'map') ?? `${table}_${cols.join('_')}_fkey`, {
+    for (const field of model.fields) {
+      if (field.kind === 'object') {
+        const from = field.relationFromFields ?? [];
+        if (from.length === 0) continue; // the back side of a relation has no column
+        const target = modelsByName.get(field.type)!;
+        const cols = from.map((f) => columnOf(model, f));
+        const optionalFk = from.some((f) => !fieldOf(model, f).isRequired);
+        // The DMMF leaves out a relation's `map:`, so a foreign key is expected under Prisma's default
+        // name; one renamed in schema.prisma shows up as drift rather than passing unseen.
+        foreignKeys.set(`${table}_${cols.join('_')}_fkey`, {
           table,
           columns: cols,
-          references: `${dbName(target)}(${refs.join(',')})`,
-          onDelete: ACTIONS[onDelete]!,
-          onUpdate: ACTIONS[onUpdate]!,
+          references: `${tableOf(target)}(${(field.relationToFields ?? []).map((f) => columnOf(target, f)).join(',')})`,
+          onDelete: ACTIONS[field.relationOnDelete ?? (optionalFk ? 'SetNull' : 'Restrict')]!,
+          onUpdate: ACTIONS[field.relationOnUpdate ?? 'Cascade']!,
         });
         continue;
       }
-      if (isList) throw new SchemaParseError(`scalar lists are not supported (${model.name}.${field})`);
-      const enumType = enums.get(type);
-      let sqlType = enumType?.db ?? SCALARS[type];
-      if (!sqlType) throw new SchemaParseError(`unknown type ${type} (${model.name}.${field})`);
-      let dflt: string | null = null;
-      for (const attr of attrs) {
-        if (attr.name.startsWith('db.')) {
-          const native = NATIVE[attr.name.slice(3)];
-          if (!native) throw new SchemaParseError(`unsupported native type @${attr.name} (${model.name}.${field})`);
-          sqlType = native(attr.args || undefined);
-        } else if (attr.name === 'default') {
-          dflt =
-            attr.args === 'autoincrement()'
-              ? 'autoincrement'
-              : attr.args === 'now()'
-                ? 'now'
-                : attr.args.replace(/^"(.*)"$/, '$1');
-        } else if (!['map', 'id', 'unique', 'updatedAt'].includes(attr.name)) {
-          throw new SchemaParseError(`unsupported attribute @${attr.name} (${model.name}.${field})`);
-        }
-      }
-      const column = attrs.find((a) => a.name === 'map')?.args.replace(/"/g, '') ?? field;
-      columns.set(column, { type: sqlType, nullable: optional === '?', default: dflt });
-      if (attrs.some((a) => a.name === 'id')) addIndex([field], 'pkey');
-      if (attrs.some((a) => a.name === 'unique')) addIndex([field], 'key');
+      if (field.isList) throw new SchemaParseError(`scalar lists are not supported (${model.name}.${field.name})`);
+      columns.set(field.dbName ?? field.name, {
+        type: sqlType(model, field),
+        nullable: !field.isRequired,
+        default: sqlDefault(model, field),
+      });
     }
   }
-  return { tables, indexes, foreignKeys, enums: new Map([...enums.values()].map((e) => [e.db, e.values])) };
+
+  const indexes = new Map<string, IndexShape>();
+  for (const index of datamodel.indexes) {
+    const model = modelsByName.get(index.model)!;
+    const table = tableOf(model);
+    const suffix = SUFFIXES[index.type];
+    const method = METHODS[index.algorithm ?? 'BTree'];
+    if (!suffix || !method) throw new SchemaParseError(`unsupported ${index.type} index on ${index.model}`);
+    const columns = index.fields.map((f) => {
+      if (f.operatorClass || f.length) throw new SchemaParseError(`unsupported index field options on ${index.model}`);
+      return `${columnOf(model, f.name)}${f.sortOrder === 'desc' ? ' DESC' : ''}`;
+    });
+    const plain = index.fields.map((f) => columnOf(model, f.name));
+    indexes.set(index.dbName ?? (suffix === 'pkey' ? `${table}_pkey` : `${table}_${plain.join('_')}_${suffix}`), {
+      table,
+      columns,
+      unique: index.type !== 'normal',
+      primary: index.type === 'id',
+      method,
+    });
+  }
+
+  const enums = new Map(datamodel.enums.map((e) => [e.dbName ?? e.name, e.values.map((v) => v.dbName ?? v.name)]));
+  return { tables, indexes, foreignKeys, enums };
 }
 
 /** Postgres's rendering of a default, reduced to the form expectedShape() uses. */
@@ -265,12 +221,16 @@ export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
     columns: string[];
     unique: boolean;
     primary: boolean;
+    method: string;
   }>(`
     SELECT i.relname AS name, t.relname AS table, ix.indisunique AS unique, ix.indisprimary AS primary,
-           array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord)
+           am.amname AS method,
+           array(SELECT a.attname || CASE WHEN k.option & 1 = 1 THEN ' DESC' ELSE '' END
+                   FROM unnest(ix.indkey::int2[], ix.indoption::int2[]) WITH ORDINALITY k(attnum, option, ord)
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
       FROM pg_index ix
       JOIN pg_class i ON i.oid = ix.indexrelid
+      JOIN pg_am am ON am.oid = i.relam
       JOIN pg_class t ON t.oid = ix.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema()
      WHERE t.relname <> '_prisma_migrations'`);
@@ -317,7 +277,10 @@ export async function actualShape(client: ClientBase): Promise<DatabaseShape> {
   return {
     tables,
     indexes: new Map(
-      indexes.rows.map((i) => [i.name, { table: i.table, columns: i.columns, unique: i.unique, primary: i.primary }]),
+      indexes.rows.map((i) => [
+        i.name,
+        { table: i.table, columns: i.columns, unique: i.unique, primary: i.primary, method: i.method },
+      ]),
     ),
     foreignKeys: new Map(
       fks.rows.map((f) => [
