@@ -7,7 +7,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { changes } from './audit/changes';
 import { forwardAuthRouter } from './auth/forward-auth.routes';
-import { LoginThrottle, PerMinuteLimit } from './auth/throttle';
+import { PerMinuteLimit } from './rate-limit';
+import { LoginThrottle } from './sessions/throttle';
+import { sessionsRouter } from './sessions/sessions.routes';
+import { accountRouter } from './account/account.routes';
 import type { Config } from './config';
 import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
@@ -20,7 +23,6 @@ import { legacyRouter } from './legacy/legacy.routes';
 import type { Logger } from './logger';
 import { orgsRouter } from './orgs/orgs.routes';
 import { tokensRouter } from './tokens/tokens.routes';
-import { usersRouter } from './users/users.routes';
 
 /**
  * The security headers of a JSON API (OWASP REST Security Cheat Sheet): no content may run or
@@ -91,7 +93,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The hot routes' routers first: each request walks the routers in this order.
   app.use(forwardAuthRouter(context));
-  app.use(usersRouter(context, new LoginThrottle()));
+  app.use(sessionsRouter(context, new LoginThrottle()));
+  app.use(accountRouter(context));
   app.use(
     tokensRouter(context, new PerMinuteLimit(deps.config.patCreatePerMinute, clock, 'personal access tokens created')),
   );

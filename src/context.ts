@@ -1,5 +1,5 @@
 import type { AuthState } from './auth/state';
-import type { PerMinuteLimit } from './auth/throttle';
+import type { PerMinuteLimit } from './rate-limit';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
 import type { Change } from './audit/changes';

@@ -18,7 +18,7 @@ import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
 import { openLiveState, type LiveState } from './auth/state';
-import { PerMinuteLimit } from './auth/throttle';
+import { PerMinuteLimit } from './rate-limit';
 import { UsageRecorder } from './auth/usage';
 import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from './limits';
 import { Tagger } from './secrets';

@@ -17,7 +17,7 @@ import { safeEqual, sha256Hex } from '../secrets';
 import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
 import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
-import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, readCookie, SESSION_COOKIE } from './cookies';
+import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, readCookie, SESSION_COOKIE } from '../sessions/cookies';
 import { standing, type Principal } from './principal';
 import { isRole, lower } from './roles';
 

@@ -6,8 +6,9 @@
 import { Router } from 'express';
 import { serviceUnavailable } from '../errors';
 import { route } from '../http/routing';
-import type { AppDeps } from '../app';
-import { migrationStatus } from '../db/migrator';
+import type { Config } from '../config';
+import type { Services } from '../context';
+import { migrationStatus, type Migration } from '../db/migrator';
 
 const READINESS_TIMEOUT_MS = 2_000;
 
@@ -19,7 +20,14 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function healthRouter(deps: AppDeps): Router {
+/** What the health routes look at: the process's services (once connected) and the migrations it expects. */
+export interface HealthDeps {
+  readonly config: Pick<Config, 'metrics'>;
+  readonly services: () => Pick<Services, 'database' | 'state'> | undefined;
+  readonly migrations: readonly Migration[];
+}
+
+export function healthRouter(deps: HealthDeps): Router {
   const router = Router();
   route(router, '/healthz', {
     get: (_req, res) => {

@@ -6,8 +6,7 @@ import { standing, type Principal } from '../auth/principal';
 import type { Context } from '../context';
 import { AppError, type ErrorCode } from '../errors';
 import { sha256Hex } from '../secrets';
-import { lockMembership } from '../orgs/memberships.store';
-import { findOrganization } from '../orgs/orgs.store';
+import { lockMembership } from '../auth/membership.store';
 import { generateLegacyToken, legacyHint, legacyTokenFormat } from './legacy-token';
 import { findLiveLegacy, insertLegacy, revokeLiveLegacy } from './legacy.store';
 
@@ -65,10 +64,9 @@ export async function resetLegacy(ctx: Context, principal: Principal, ip: string
   await ctx.change(
     async (tx) => {
       // Serializes resets of one user in one organization.
-      if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
-        throw legacyError('not_a_member', 'You are not a member of this organization.');
-      const org = await findOrganization(tx, principal.organizationId);
-      if (!org?.legacyApiTokensEnabled)
+      const membership = await lockMembership(tx, principal.userId, principal.organizationId);
+      if (!membership) throw legacyError('not_a_member', 'You are not a member of this organization.');
+      if (!membership.legacyApiTokensEnabled)
         throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
       // One live token per user per organization: the new one replaces the old.
       const replaced = await revokeLiveLegacy(tx, principal.userId, principal.organizationId, now);

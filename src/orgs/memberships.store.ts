@@ -17,17 +17,6 @@ export async function isMember(db: Db, userId: number, organizationId: number): 
   return (await prismaOf(db).membership.count({ where: { userId, organizationId, ...ACTIVE } })) === 1;
 }
 
-/**
- * Locks one active membership row for the rest of the transaction: serializes token creation
- * per user and organization (so the PAT limit holds under concurrency). False: not a member.
- */
-export async function lockMembership(tx: Db, userId: number, organizationId: number): Promise<boolean> {
-  const rows = await prismaOf(tx).$queryRaw<
-    unknown[]
-  >`SELECT 1 FROM memberships WHERE user_id = ${userId} AND organization_id = ${organizationId} AND status = 'active' FOR UPDATE`;
-  return rows.length === 1;
-}
-
 /** Members and pending invitations alike: the organization's list shows both. */
 export function countMembers(db: Db, organizationId: number): Promise<number> {
   return prismaOf(db).membership.count({ where: { organizationId } });

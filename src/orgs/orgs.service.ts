@@ -17,7 +17,7 @@ import type { Context } from '../context';
 import { isUniqueViolation, type Db } from '../db/handle';
 import { AppError, notFound, validationError } from '../errors';
 import { hashPassword } from '../users/passwords';
-import { anyUserExists, findUserIdByEmail, insertUser, setActiveOrganization, type User } from '../users/users.store';
+import { anyUserExists, findUserIdByEmail, insertUser, type User } from '../users/users.store';
 import type { Page } from '../http/paging';
 import {
   activatePending,
@@ -215,27 +215,6 @@ export function bootstrapFirstOwner(change: Change, owner: NewOwner): Promise<Ow
 /** The caller's memberships, pending invitations included (with their status). */
 export function listOwnOrganizations(ctx: Context, principal: Principal) {
   return listUserMemberships(ctx.db, principal.userId);
-}
-
-/** `PATCH /api/current-user`: the organization the next login acts in (one the user is a member of; not a pending one). */
-export async function switchActiveOrganization(
-  ctx: Context,
-  principal: Principal,
-  organizationId: number,
-  ip: string | undefined,
-): Promise<void> {
-  if (!(await isMember(ctx.db, principal.userId, organizationId))) throw notFound();
-  await ctx.change(
-    (tx) => setActiveOrganization(tx, principal.userId, organizationId),
-    () => ({
-      action: 'user.active_organization_changed',
-      organizationId,
-      actorUserId: principal.userId,
-      targetType: 'user',
-      targetId: principal.userId,
-      ip,
-    }),
-  );
 }
 
 /** The organization's members and pending invitations, oldest first; owners and administrators only. */

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { authenticate, principalOf, requireAuth } from '../auth/authenticate';
 import { ROLES } from '../auth/roles';
-import type { PerMinuteLimit } from '../auth/throttle';
+import type { PerMinuteLimit } from '../rate-limit';
 import type { Context } from '../context';
 import { iso, noStore } from '../http/responses';
 import { route } from '../http/routing';

@@ -9,7 +9,7 @@ import { epochSeconds, type Context } from '../context';
 import { AppError, notFound, validationError } from '../errors';
 import type { Db } from '../db/handle';
 import { findKeyAlgorithms } from '../keys/keys.store';
-import { lockMembership } from '../orgs/memberships.store';
+import { lockMembership } from '../auth/membership.store';
 import { randomHex } from '../secrets';
 import {
   decodeUnverified,

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
 import { AuthState, openLiveState } from '../../src/auth/state';
-import { PerMinuteLimit } from '../../src/auth/throttle';
+import { PerMinuteLimit } from '../../src/rate-limit';
 import { UsageRecorder } from '../../src/auth/usage';
 import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from '../../src/limits';
 import { Tagger } from '../../src/secrets';

@@ -9,7 +9,6 @@
  * nothing, so nobody can clear a counter by logging in to an account of their own.
  */
 import { isIPv6 } from 'node:net';
-import { LRUCache } from 'lru-cache';
 import type { Context } from '../context';
 import { AppError } from '../errors';
 import { sha256Hex } from '../secrets';
@@ -177,44 +176,4 @@ async function failed(ctx: Context, counters: readonly Counter[]): Promise<void>
   await deleteExpired(ctx.db, new Date(now), SWEEP_BATCH).catch((err: unknown) =>
     ctx.logger.warn({ err: { message: (err as Error).message } }, 'deleting expired failed-login windows failed'),
   );
-}
-
-/** Keys a {@link PerMinuteLimit} keeps at most; the least recently used go first. */
-const MAX_ENTRIES = 100_000;
-
-interface Window {
-  count: number;
-  readonly resetAt: number;
-}
-
-/**
- * At most `limit` events per key per minute, in fixed windows, counted in memory per instance
- * (what bounds the churn of PAT creation and rotation: every one is a row). The keys are
- * authenticated users, and an LRU bounds them anyway.
- */
-export class PerMinuteLimit {
-  readonly #windows = new LRUCache<string, Window>({ max: MAX_ENTRIES });
-
-  constructor(
-    private readonly limit: number,
-    private readonly clock: () => number,
-    private readonly what: string,
-  ) {}
-
-  /** Counts one event for `key`, or throws 429 with Retry-After when the window is full. */
-  take(key: string): void {
-    const now = this.clock();
-    let window = this.#windows.get(key);
-    if (!window || window.resetAt <= now) this.#windows.set(key, (window = { count: 0, resetAt: now + 60_000 }));
-    if (window.count >= this.limit) {
-      const wait = Math.ceil((window.resetAt - now) / 1000);
-      throw new AppError(
-        429,
-        'rate_limited',
-        `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
-        { headers: { 'Retry-After': String(wait) } },
-      );
-    }
-    window.count++;
-  }
 }

@@ -3,16 +3,16 @@
  * token (`sid` instead of `pat`); both act in the user's active organization (or, failing
  * that, their first; pending memberships are not theirs yet and never chosen).
  */
-import { endSession, insertSession } from '../auth/auth.store';
-import { csrfTokenFor, newSessionSecret } from '../auth/cookies';
+import { endSession, insertSession } from './sessions.store';
+import { csrfTokenFor, newSessionSecret } from './cookies';
 import type { Principal } from '../auth/principal';
-import type { LoginThrottle } from '../auth/throttle';
+import type { LoginThrottle } from './throttle';
 import type { Context } from '../context';
 import { AppError, permissionDenied } from '../errors';
 import { randomHex, randomToken, sha256Hex } from '../secrets';
 import { issueAccessToken } from '../tokens/tokens.service';
-import { hashPassword, verifyPassword } from './passwords';
-import { findAccessTokenTtl, findUserByEmail } from './users.store';
+import { hashPassword, verifyPassword } from '../users/passwords';
+import { findAccessTokenTtl, findUserByEmail } from '../users/users.store';
 
 /**
  * Compared against when the email is unknown, so that answer costs one bcrypt comparison

@@ -1,0 +1,47 @@
+/** Login and logout: the browser session and its cookies. HTTP only. */
+import { Router } from 'express';
+import { z } from 'zod';
+import { principalOf, requireAuth } from '../auth/authenticate';
+import type { Context } from '../context';
+import { noStore } from '../http/responses';
+import { route } from '../http/routing';
+import { parseBody, text } from '../http/validate';
+import { clearSessionCookies, setSessionCookies } from './cookies';
+import { login, logout } from './sessions.service';
+import type { LoginThrottle } from './throttle';
+
+const loginBody = z.object({
+  email: text(254),
+  password: z
+    .string({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Not a valid string.') })
+    .min(1, 'This field may not be blank.')
+    .max(1024),
+});
+
+export function sessionsRouter(context: () => Context, throttle: LoginThrottle): Router {
+  const router = Router();
+  const auth = requireAuth(context);
+  const secureCookies = () => context().config.issuer.startsWith('https:');
+
+  route(router, '/api/auth/login', {
+    post: async (req, res) => {
+      const body = parseBody(loginBody, req.body);
+      const session = await login(context(), throttle, body, req.ip ?? 'unknown');
+      setSessionCookies(res, { session: session.session, csrf: session.csrf }, session.maxAgeMs, secureCookies());
+      noStore(res).json({ access: session.access });
+    },
+  });
+
+  route(router, '/api/auth/logout', {
+    post: [
+      auth,
+      async (req, res) => {
+        await logout(context(), principalOf(req), req.ip);
+        clearSessionCookies(res, secureCookies());
+        res.status(204).end();
+      },
+    ],
+  });
+
+  return router;
+}
