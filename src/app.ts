@@ -5,7 +5,6 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { changes } from './audit/changes';
 import { forwardAuthRouter } from './auth/forward-auth.routes';
 import { PerMinuteLimit } from './rate-limit';
 import { LoginThrottle } from './sessions/throttle';
@@ -67,22 +66,8 @@ export function createApp(deps: AppDeps): express.Express {
     const services = deps.services();
     if (!services) throw serviceUnavailable('Database is not connected yet.');
     if (cached?.services !== services) {
-      const { database, keys, usage, state, tags, unkeyedLegacyLookups } = services;
-      cached = {
-        services,
-        context: {
-          config: deps.config,
-          logger: deps.logger,
-          db: database.db,
-          change: changes(database.db, () => state.sync()),
-          keys,
-          usage,
-          state,
-          tags,
-          unkeyedLegacyLookups,
-          clock,
-        },
-      };
+      const { database: _database, ...rest } = services;
+      cached = { services, context: { ...rest, config: deps.config, logger: deps.logger, clock } };
     }
     return cached.context;
   };

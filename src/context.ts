@@ -1,30 +1,17 @@
+import type { Change } from './audit/changes';
 import type { AuthState } from './auth/state';
-import type { PerMinuteLimit } from './rate-limit';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
-import type { Change } from './audit/changes';
 import type { Database } from './db/database';
 import type { Db } from './db/handle';
 import type { KeyRing } from './keys/keyring';
 import type { Logger } from './logger';
+import type { PerMinuteLimit } from './rate-limit';
 import type { Tagger } from './secrets';
 
-/** What the process has once it is ready: the database and the signing keys. */
+/** What the process has once it is ready (built by `compose()`, for the server and the tests alike). */
 export interface Services {
   readonly database: Database;
-  readonly keys: KeyRing;
-  readonly usage: UsageRecorder;
-  readonly state: AuthState;
-  /** Keyed tags for session cookies and legacy tokens (see {@link Tagger}). */
-  readonly tags: Tagger;
-  /** Bounds the database lookups of legacy tokens in the old, unkeyed format. */
-  readonly unkeyedLegacyLookups: PerMinuteLimit;
-}
-
-/** Everything a service function needs; routes get it from {@link AppDeps.services}. */
-export interface Context {
-  readonly config: Config;
-  readonly logger: Logger;
   /** Reads: each store call on a pooled connection of its own. */
   readonly db: Db;
   /** Writes: one transaction with its audit event, applied here before it returns. */
@@ -34,8 +21,16 @@ export interface Context {
   readonly usage: UsageRecorder;
   /** The in-memory copy of what authentication reads (kept current by the change feed). */
   readonly state: AuthState;
+  /** Keyed tags for session cookies and legacy tokens (see {@link Tagger}). */
   readonly tags: Tagger;
+  /** Bounds the database lookups of legacy tokens in the old, unkeyed format. */
   readonly unkeyedLegacyLookups: PerMinuteLimit;
+}
+
+/** Everything a service function needs: the services, the configuration, the logger and the clock. */
+export interface Context extends Omit<Services, 'database'> {
+  readonly config: Config;
+  readonly logger: Logger;
   /** Milliseconds since the epoch; tests freeze it. */
   readonly clock: () => number;
 }

@@ -11,27 +11,19 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { compose, type Composed } from './compose';
 import type { Config } from './config';
 import type { Services } from './context';
 import { describeUrl } from './db/database';
 import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
-import { openLiveState, type LiveState } from './auth/state';
-import { PerMinuteLimit } from './rate-limit';
-import { UsageRecorder } from './auth/usage';
-import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from './limits';
-import { Tagger } from './secrets';
-import { KeyRing } from './keys/keyring';
-import { SecretBox } from './keys/secret-box';
 import { resolveSecretKey } from './keys/secret-key';
 import type { Logger } from './logger';
 import { changes } from './audit/changes';
 import { bootstrapFirstOwner } from './orgs/orgs.service';
 import { hashPassword } from './users/passwords';
 
-/** Pending last-used times are written this often (each token at most once a minute). */
-const USAGE_FLUSH_INTERVAL_MS = 10_000;
 /**
  * Once stopping, a request a client sent just before the signal may not have been read yet,
  * its connection looking idle: idle connections are closed only after this window.
@@ -64,9 +56,7 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
   const migrations = await readMigrations();
   let services: Services | undefined;
   let opened: OpenDatabase | undefined;
-  let usage: UsageRecorder | undefined;
-  let usageFlush: NodeJS.Timeout | undefined;
-  let live: LiveState | undefined;
+  let composed: Composed | undefined;
   const aborter = new AbortController();
 
   const app = createApp({ config, logger, services: () => services, migrations });
@@ -104,37 +94,15 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
           'created the first organization and its owner',
         );
     }
-    const keys = await KeyRing.open({
-      db: db.db,
-      box: new SecretBox(secretKey.value),
+    composed = await compose({
+      config,
       logger,
-      alg: config.jwt.alg,
-      verifiedCacheSize: config.authCacheSize,
-    });
-    usage = new UsageRecorder(db.db, Date.now, logger);
-    const recorder = usage;
-    usageFlush = setInterval(() => void recorder.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
-    live = await openLiveState({
       database: db,
       embedded: opened.embedded,
-      keys,
-      cacheSize: config.authCacheSize,
-      logger,
+      secretKey: secretKey.value,
       signal: aborter.signal,
     });
-    const unkeyedLegacyLookups = new PerMinuteLimit(
-      UNKEYED_LEGACY_LOOKUPS_PER_MINUTE,
-      Date.now,
-      'legacy tokens of the old format looked up',
-    );
-    services = {
-      database: db,
-      keys,
-      usage,
-      state: live.state,
-      tags: new Tagger(secretKey.value),
-      unkeyedLegacyLookups,
-    };
+    services = composed.services;
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.
@@ -158,9 +126,7 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
       clearInterval(sweep);
       clearTimeout(grace);
       await ready.catch(() => undefined);
-      clearInterval(usageFlush);
-      await usage?.flush();
-      await live?.close();
+      await composed?.close();
       await opened?.close();
       lock?.release();
       services = undefined;

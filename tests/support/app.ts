@@ -5,12 +5,11 @@ import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { Database } from '../../src/db/database';
 import { readMigrations, type Migration } from '../../src/db/migrator';
-import { AuthState, openLiveState } from '../../src/auth/state';
-import { PerMinuteLimit } from '../../src/rate-limit';
-import { UsageRecorder } from '../../src/auth/usage';
-import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from '../../src/limits';
-import { Tagger } from '../../src/secrets';
-import { KeyRing } from '../../src/keys/keyring';
+import type { AuthState } from '../../src/auth/state';
+import type { UsageRecorder } from '../../src/auth/usage';
+import { compose } from '../../src/compose';
+import type { Tagger } from '../../src/secrets';
+import type { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
@@ -104,30 +103,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const migrations = options.migrations ?? (await readMigrations());
   const clock = options.clock ?? frozenClock();
   const box = new SecretBox(config.secretKey!);
-  const keys = await KeyRing.open({
-    db: database.db,
-    box,
+  const composed = await compose({
+    config,
     logger: logs.logger,
-    alg: config.jwt.alg,
-    clock,
-    verifiedCacheSize: config.authCacheSize,
-  });
-  const usage = new UsageRecorder(database.db, clock, logs.logger);
-  const live = await openLiveState({
     database,
     embedded: db.poolSize === 1,
-    keys,
-    cacheSize: config.authCacheSize,
-    logger: logs.logger,
-    ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}),
-  });
-  const tags = new Tagger(config.secretKey!);
-  const unkeyedLegacyLookups = new PerMinuteLimit(
-    options.unkeyedLegacyLookupsPerMinute ?? UNKEYED_LEGACY_LOOKUPS_PER_MINUTE,
+    secretKey: config.secretKey!,
     clock,
-    'legacy tokens of the old format looked up',
-  );
-  const services = { database, keys, usage, state: live.state, tags, unkeyedLegacyLookups };
+    flushUsage: false,
+    ...(feedProxy ? { feedUrl: viaProxy(feedProxy) } : {}),
+    ...(options.unkeyedLegacyLookupsPerMinute !== undefined
+      ? { unkeyedLegacyLookupsPerMinute: options.unkeyedLegacyLookupsPerMinute }
+      : {}),
+  });
+  const { services } = composed;
+  const { keys, usage, state, tags } = services;
   const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
   return {
     app,
@@ -136,7 +126,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     keys,
     usage,
-    state: live.state,
+    state,
     tags,
     box,
     logs,
@@ -144,7 +134,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     proxy,
     feedProxy,
     async close() {
-      await live.close();
+      await composed.close();
       // A test may have ended the pool itself.
       await database.close().catch(() => undefined);
       await proxy?.close();
