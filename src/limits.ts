@@ -17,3 +17,9 @@ export const KEY_RETIREMENT_GRACE_SECONDS = MAX_ACCESS_TOKEN_TTL_SECONDS + MAX_L
  * minute is over (warm tokens are unaffected: they need no lookup).
  */
 export const UNKEYED_LEGACY_LOOKUPS_PER_MINUTE = 600;
+/**
+ * The shortest password accepted wherever one is set: `LATCHKEY_ADMIN_PASSWORD`, a member
+ * added with a password, and `latchkey create-admin`. One number, so that no way in accepts
+ * a password another would refuse.
+ */
+export const MIN_PASSWORD_LENGTH = 8;

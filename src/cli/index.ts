@@ -25,6 +25,7 @@ import { SecretBox } from '../keys/secret-box';
 import { resolveSecretKey } from '../keys/secret-key';
 import { createLogger, type Logger } from '../logger';
 import { fieldErrors } from '../http/validate';
+import { MIN_PASSWORD_LENGTH } from '../limits';
 import { applySettings, createOrganizationWithOwner } from '../orgs/orgs.service';
 import { findOrganization } from '../orgs/orgs.store';
 import { settingsOf, settingsPatch, type SettingsPatch } from '../orgs/settings';
@@ -179,7 +180,8 @@ async function createAdmin(config: Config, logger: Logger, args: string[]): Prom
   });
   const missing = (['email', 'password', 'org'] as const).filter((name) => !values[name]);
   if (missing.length) throw new UsageError(`create-admin: missing --${missing.join(', --')}`);
-  if (values.password!.length < 8) throw new UsageError('create-admin: --password must be at least 8 characters');
+  if (values.password!.length < MIN_PASSWORD_LENGTH)
+    throw new UsageError(`create-admin: --password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
   const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
   const { organization, user } = await withDatabase(config, logger, (db) =>

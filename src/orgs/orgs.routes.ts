@@ -10,6 +10,7 @@ import { iso } from '../http/responses';
 import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
 import { choice, idParam, parseBody, storableString, text } from '../http/validate';
+import { MIN_PASSWORD_LENGTH } from '../limits';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
 import {
   acceptInvitation,
@@ -33,7 +34,11 @@ const newMember = z.object({
     error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.'),
   }),
   role: choice(ROLES),
-  password: z.string().min(8, 'Ensure this field has at least 8 characters.').max(1024).optional(),
+  password: z
+    .string()
+    .min(MIN_PASSWORD_LENGTH, `Ensure this field has at least ${MIN_PASSWORD_LENGTH} characters.`)
+    .max(1024)
+    .optional(),
   first_name: storableString().max(150).optional(),
   last_name: storableString().max(150).optional(),
 });
