@@ -25,6 +25,30 @@ export default tseslint.config(
     },
   },
   {
+    // Only stores query the database: everything else holds an opaque Db (src/db/handle.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.store.ts', 'src/db/**', 'src/audit/changes.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/db/handle'],
+              importNames: ['prismaOf', 'handleOf', 'transaction'],
+              message: 'Only *.store.ts files open a Db; write through ctx.change().',
+            },
+            {
+              group: ['**/generated/prisma/*'],
+              allowTypeImports: true,
+              message: 'Only *.store.ts files use the Prisma client; types are fine.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
