@@ -8,8 +8,9 @@ import { z } from 'zod';
 import { fieldErrors } from './http/validate';
 import { MAX_LEEWAY_SECONDS } from './limits';
 import { SETTINGS_DEFAULTS, settingsPatch, type TokenSettings } from './orgs/settings';
+import { ProcessError } from './process-errors';
 
-export class ConfigError extends Error {
+export class ConfigError extends ProcessError {
   readonly code = 'invalid_config';
   constructor(
     readonly variable: string,

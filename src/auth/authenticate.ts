@@ -12,13 +12,13 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context';
-import { AppError } from '../errors';
+import { fail, type AppError } from '../errors';
 import { safeEqual, sha256Hex } from '../secrets';
-import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
+import { looksLikeJwt, verifyAccess } from '../tokens/jwt';
 import { verifyOptions } from '../tokens/tokens.service';
-import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
+import { authenticateLegacy } from '../legacy/legacy.service';
 import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, readCookie, SESSION_COOKIE } from './cookies';
-import { standing, type Principal } from './principal';
+import { refuse, standing, type Principal } from './principal';
 import { isRole, lower } from './roles';
 
 declare module 'express-serve-static-core' {
@@ -28,8 +28,6 @@ declare module 'express-serve-static-core' {
   }
 }
 
-const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
@@ -37,31 +35,26 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  * both) or the row was. Says which; costs a query only on this refusal path.
  */
 async function missing(ctx: Context, userId: number, otherwise: AppError): Promise<AppError> {
-  return (await ctx.state.user(userId)) ? otherwise : tokenError('user_not_found', 'User not found');
+  return (await ctx.state.user(userId)) ? otherwise : fail('user_not_found');
 }
 
 /** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
 export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
-  if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
+  if (!token) throw fail('token_malformed', { detail: 'Invalid Authorization header. No credentials provided.' });
   const checked = await verifyAccess(token, verifyOptions(ctx));
-  if (checked.kind === 'pat') {
-    throw tokenError(
-      'refresh_token_as_access',
-      'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.',
-    );
-  }
+  if (checked.kind === 'pat') throw fail('refresh_token_as_access');
   const { claims } = checked;
   const userId = Number(claims.user_id);
-  if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
+  if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw fail('token_invalid');
   const organizationId = claims.org_id;
   if (claims.pat !== undefined) {
     const held = await ctx.state.pat(claims.pat);
     const pat = held?.credential;
     if (!pat || pat.userId !== userId || pat.organizationId !== organizationId)
-      throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
-    if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
+      throw await missing(ctx, userId, fail('token_invalid'));
+    if (pat.revokedReason) throw fail('token_blacklisted');
     // Capped by its PAT's current role too: a PAT lowered after the refresh lowers its tokens.
-    const { role, user } = standing(held.holder, 'pat', lower(claims.role, pat.role), tokenError);
+    const { role, user } = standing(held.holder, 'pat', lower(claims.role, pat.role), refuse);
     ctx.usage.touch('pat', claims.pat);
     return {
       userId,
@@ -69,7 +62,6 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
       role,
       user,
       credential: { kind: 'pat_access', pat: claims.pat },
-      scheme: 'Bearer',
     };
   }
   const held = await ctx.state.session(claims.sid!);
@@ -84,22 +76,20 @@ export async function authenticateBearer(ctx: Context, token: string): Promise<P
     throw await missing(
       ctx,
       userId,
-      tokenError('session_ended', 'The session this token was issued for has ended; log in again.'),
+      fail('session_ended', { detail: 'The session this token was issued for has ended; log in again.' }),
     );
   }
-  const { role, user } = standing(held.holder, 'login', claims.role, tokenError);
+  const { role, user } = standing(held.holder, 'login', claims.role, refuse);
   return {
     userId,
     organizationId,
     role,
     user,
     credential: { kind: 'login_access', sid: claims.sid! },
-    scheme: 'Bearer',
   };
 }
 
 const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
-const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has expired or ended; log in again.');
 
 async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
   const parts = SESSION_VALUE.exec(value);
@@ -108,51 +98,61 @@ async function session(ctx: Context, req: Request, value: string): Promise<Princ
     parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
   const row = held?.credential;
   if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock())
-    throw sessionEnded();
+    throw fail('session_ended');
   if (!SAFE_METHODS.has(req.method)) {
     const header = req.get(CSRF_HEADER);
-    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!)))
-      throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
+    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!))) throw fail('csrf_failed');
   }
-  const { role, user } = standing(held.holder, 'session', undefined, () => sessionEnded());
+  const { role, user } = standing(held.holder, 'session', undefined, () => fail('session_ended'));
   return {
     userId: row.userId,
     organizationId: row.organizationId,
     role,
     user,
     credential: { kind: 'session', sid: parts![1]! },
-    scheme: 'Session',
   };
 }
 
-/** The request's principal; 401 when it carries no credentials or bad ones. */
+/**
+ * The request's principal; 401 when it carries no credentials or bad ones. Which credential it
+ * presented is noted on the request first, so that any refusal, here or later, is challenged
+ * in that credential's scheme (see `challengeFor`).
+ */
 export async function authenticate(ctx: Context, req: Request): Promise<Principal> {
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();
-    return looksLikeJwt(value) ? authenticateBearer(ctx, value) : authenticateLegacy(ctx, value);
+    req.credentialScheme = looksLikeJwt(value) ? 'Bearer' : 'Token';
+    return req.credentialScheme === 'Bearer' ? authenticateBearer(ctx, value) : authenticateLegacy(ctx, value);
   }
   const authorization = req.get('authorization');
   if (authorization !== undefined) {
     const [scheme = '', ...rest] = authorization.trim().split(/\s+/);
+    const legacy = scheme.toLowerCase() === 'token';
     if (rest.length > 1) {
-      throw scheme.toLowerCase() === 'token'
-        ? legacyError('token_malformed', 'Invalid token header. Token string should not contain spaces.')
-        : tokenError('token_malformed', 'Authorization header must contain two space-delimited values');
+      req.credentialScheme = legacy ? 'Token' : 'Bearer';
+      throw fail('token_malformed', {
+        detail: legacy
+          ? 'Invalid token header. Token string should not contain spaces.'
+          : 'Authorization header must contain two space-delimited values',
+      });
     }
     const credentials = rest[0] ?? '';
     switch (scheme.toLowerCase()) {
       case 'bearer':
+        req.credentialScheme = 'Bearer';
         return authenticateBearer(ctx, credentials);
       case 'token':
+        req.credentialScheme = 'Token';
         return authenticateLegacy(ctx, credentials);
       default:
       // Another scheme (Basic, ...) is not ours: as if none were sent, as DRF does.
     }
   }
   const cookie = readCookie(req, SESSION_COOKIE);
-  if (cookie) return session(ctx, req, cookie);
-  throw notAuthenticated();
+  if (!cookie) throw fail('not_authenticated');
+  req.credentialScheme = 'Session';
+  return session(ctx, req, cookie);
 }
 
 /**

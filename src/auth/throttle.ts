@@ -11,7 +11,7 @@
 import { isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import type { Context } from '../context';
-import { AppError } from '../errors';
+import { fail } from '../errors';
 import { sha256Hex } from '../secrets';
 import { countFailure, deleteExpired, readCounters, type CounterRow } from './throttle.store';
 
@@ -55,7 +55,8 @@ interface Counter {
 }
 
 const tooManyFailures = (wait: number) =>
-  new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, {
+  fail('rate_limited', {
+    detail: `Too many failed login attempts; try again in ${wait} seconds.`,
     headers: { 'Retry-After': String(wait) },
   });
 
@@ -208,12 +209,10 @@ export class PerMinuteLimit {
     if (!window || window.resetAt <= now) this.#windows.set(key, (window = { count: 0, resetAt: now + 60_000 }));
     if (window.count >= this.limit) {
       const wait = Math.ceil((window.resetAt - now) / 1000);
-      throw new AppError(
-        429,
-        'rate_limited',
-        `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
-        { headers: { 'Retry-After': String(wait) } },
-      );
+      throw fail('rate_limited', {
+        detail: `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
+        headers: { 'Retry-After': String(wait) },
+      });
     }
     window.count++;
   }

@@ -8,10 +8,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool, type PoolClient } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
+import { ProcessError } from '../process-errors';
 
 export { PrismaClient };
 
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends ProcessError {
   readonly code = 'database_unavailable';
   override readonly name = 'DatabaseUnavailableError';
 }

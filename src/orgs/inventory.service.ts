@@ -2,7 +2,7 @@
 import { countAuditEvents, listAuditEvents, recordAudit } from '../audit/audit.store';
 import type { Principal } from '../auth/principal';
 import type { Context } from '../context';
-import { notFound } from '../errors';
+import { fail } from '../errors';
 import type { Role } from '../generated/prisma/client';
 import type { Page } from '../http/paging';
 import { revokeLegacy } from '../legacy/legacy.store';
@@ -73,7 +73,7 @@ export async function revokeOrgToken(
         where: { id, organizationId },
         select: { id: true, userId: true },
       });
-      if (!pat || !(await revokePat(tx, pat.id, 'revoked', now))) throw notFound();
+      if (!pat || !(await revokePat(tx, pat.id, 'revoked', now))) throw fail('not_found');
       await recordAudit(tx, {
         action: 'pat.revoked',
         organizationId,
@@ -84,7 +84,7 @@ export async function revokeOrgToken(
         details: { via: 'inventory', owner_user_id: pat.userId },
       });
     } else {
-      if (!(await revokeLegacy(tx, id, organizationId, now))) throw notFound();
+      if (!(await revokeLegacy(tx, id, organizationId, now))) throw fail('not_found');
       await recordAudit(tx, {
         action: 'legacy_token.revoked',
         organizationId,

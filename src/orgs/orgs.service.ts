@@ -10,11 +10,11 @@
  * here and for authentication) until its user accepts it, or declines it by deleting it.
  */
 import { recordAudit } from '../audit/audit.store';
-import { forbidden, type Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { Context } from '../context';
 import type { PrismaClient } from '../db/database';
-import { AppError, notFound, validationError } from '../errors';
+import { fail } from '../errors';
 import { hashPassword } from '../users/passwords';
 import type { Page } from '../http/paging';
 import {
@@ -37,16 +37,16 @@ import { settingsColumns, settingsOf, type SettingsPatch, type TokenSettings } f
 export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
   if (principal.organizationId === id) return id;
   if (await isMember(ctx.prisma, principal.userId, id)) {
-    throw forbidden(
-      principal,
-      'Your credential is bound to another organization; switch active_organization and log in again.',
-    );
+    throw fail('permission_denied', {
+      detail: 'Your credential is bound to another organization; switch active_organization and log in again.',
+    });
   }
-  throw notFound();
+  throw fail('not_found');
 }
 
 export function requireAdmin(principal: Principal): void {
-  if (!isOrgAdmin(principal.role)) throw forbidden(principal, 'Only owners and administrators may do this.');
+  if (!isOrgAdmin(principal.role))
+    throw fail('permission_denied', { detail: 'Only owners and administrators may do this.' });
 }
 
 export async function getSettings(ctx: Context, principal: Principal): Promise<TokenSettings> {
@@ -66,7 +66,7 @@ export async function updateSettings(
     ip,
     via: 'api',
   });
-  if (!updated) throw notFound();
+  if (!updated) throw fail('not_found');
   await ctx.state.sync();
   return updated;
 }
@@ -135,7 +135,7 @@ export async function switchActiveOrganization(
   organizationId: number,
   ip: string | undefined,
 ): Promise<void> {
-  if (!(await isMember(ctx.prisma, principal.userId, organizationId))) throw notFound();
+  if (!(await isMember(ctx.prisma, principal.userId, organizationId))) throw fail('not_found');
   await ctx.prisma.$transaction(async (tx) => {
     await tx.user.update({ where: { id: principal.userId }, data: { activeOrganizationId: organizationId } });
     await recordAudit(tx, {
@@ -169,7 +169,7 @@ export interface NewMember {
 }
 
 const noHigherThanYours = (principal: Principal) =>
-  forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
+  fail('permission_denied', { detail: `You cannot give or change a role above your own (${principal.role}).` });
 
 /**
  * Adds a user with a role at most the caller's. A new email becomes a user with the sent
@@ -187,7 +187,8 @@ export async function addMember(
   if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
   const email = member.email.toLowerCase();
   const existing = await ctx.prisma.user.findUnique({ where: { email }, select: { id: true } });
-  if (!existing && !member.password) throw validationError({ password: ['This field is required for a new user.'] });
+  if (!existing && !member.password)
+    throw fail('validation_error', { fields: { password: ['This field is required for a new user.'] } });
   const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
   try {
     const added = await ctx.prisma.$transaction(async (tx) => {
@@ -219,16 +220,14 @@ export async function addMember(
     return added;
   } catch (err) {
     if ((err as { code?: string }).code === 'P2002')
-      throw new AppError(
-        409,
-        'already_member',
-        `${email} is already a member of this organization, or invited to it (or was added at the same moment).`,
-      );
+      throw fail('already_member', {
+        detail: `${email} is already a member of this organization, or invited to it (or was added at the same moment).`,
+      });
     throw err;
   }
 }
 
-const lastOwner = () => new AppError(400, 'last_owner', 'An organization must keep at least one owner.');
+const lastOwner = () => fail('last_owner');
 
 /** `owners` from {@link lockOwners}: active owners only, so a pending owner never counts. */
 const isLastOwner = (owners: readonly number[], userId: number) => owners.length === 1 && owners[0] === userId;
@@ -246,7 +245,7 @@ export async function changeRole(
   const changed = await ctx.prisma.$transaction(async (tx) => {
     const owners = await lockOwners(tx, organizationId);
     const current = await findMembership(tx, userId, organizationId);
-    if (!current) throw notFound();
+    if (!current) throw fail('not_found');
     if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
     if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
     const updated = await setRole(tx, userId, organizationId, role);
@@ -277,7 +276,7 @@ export async function removeMember(
   await ctx.prisma.$transaction(async (tx) => {
     const owners = await lockOwners(tx, organizationId);
     const current = await findMembership(tx, userId, organizationId);
-    if (!current) throw notFound();
+    if (!current) throw fail('not_found');
     if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
     if (isLastOwner(owners, userId)) throw lastOwner();
     await deleteMembership(tx, userId, organizationId);
@@ -307,7 +306,7 @@ export async function acceptInvitation(
 ) {
   const accepted = await ctx.prisma.$transaction(async (tx) => {
     const membership = await activatePending(tx, principal.userId, organizationId);
-    if (!membership) throw notFound();
+    if (!membership) throw fail('not_found');
     await recordAudit(tx, {
       action: 'membership.accepted',
       organizationId,

@@ -1,13 +1,14 @@
 import type { PrismaClient } from '../db/database';
 import type { Organization, Prisma, User } from '../generated/prisma/client';
 import { recordAudit } from '../audit/audit.store';
+import { ProcessError } from '../process-errors';
 import { settingsColumns, type TokenSettings } from './settings';
 
 /** Postgres unique-violation, as Prisma reports it. */
 const isUniqueViolation = (err: unknown) =>
   typeof err === 'object' && err !== null && 'code' in err && err.code === 'P2002';
 
-export class UserExistsError extends Error {
+export class UserExistsError extends ProcessError {
   readonly code = 'user_exists';
   override readonly name = 'UserExistsError';
 }

@@ -48,7 +48,6 @@ async function resolve(
         role,
         user,
         credential: { kind: 'pat_access', pat: String(claims.jti) },
-        scheme: 'Bearer',
       };
       return { principal, kind: 'refresh', claims };
     }

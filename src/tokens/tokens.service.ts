@@ -3,11 +3,11 @@
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
 import { recordAudit } from '../audit/audit.store';
-import { forbidden, standing, type Principal } from '../auth/principal';
+import { refuse, standing, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
-import { AppError, notFound, validationError } from '../errors';
+import { fail } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { lockMembership } from '../orgs/memberships.store';
 import { randomHex } from '../secrets';
@@ -15,7 +15,6 @@ import {
   decodeUnverified,
   patSigningInput,
   sign,
-  tokenError,
   verifyPat,
   type AccessClaims,
   type PatClaims,
@@ -62,18 +61,6 @@ function patClaims(
     org_id: row.organizationId,
     iss: ctx.config.issuer,
   };
-}
-
-function tokensDisabled(principal: Principal): AppError {
-  const detail = 'Personal access tokens are disabled for this organization.';
-  return new AppError(
-    403,
-    'token_type_disabled',
-    detail,
-    principal.scheme === 'Bearer'
-      ? { challenge: { scheme: 'Bearer', error: 'insufficient_scope', description: detail } }
-      : {},
-  );
 }
 
 export interface AccessTokenSubject {
@@ -174,12 +161,12 @@ export async function checkPat(
   const held = await ctx.state.pat(claims.jti);
   const pat = held?.credential;
   if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id)
-    throw tokenError('token_invalid', 'Token is invalid');
+    throw fail('token_invalid');
   if (pat.revokedReason) {
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
-    throw tokenError('token_blacklisted', 'Token is blacklisted');
+    throw fail('token_blacklisted');
   }
-  const { role, user } = standing(held.holder, 'pat', pat.role, tokenError);
+  const { role, user } = standing(held.holder, 'pat', pat.role, refuse);
   return { claims, pat, role, user, accessTokenTtlSeconds: held.holder.policy!.accessTokenTtlSeconds };
 }
 
@@ -252,30 +239,30 @@ export async function createPat(
   ip: string | undefined,
 ): Promise<IssuedPat> {
   const policy = await findOrganizationPolicy(ctx.prisma, principal.organizationId);
-  if (!policy) throw notFound();
-  if (!policy.apiTokensEnabled) throw tokensDisabled(principal);
+  if (!policy) throw fail('not_found');
+  if (!policy.apiTokensEnabled) throw fail('token_creation_disabled');
   const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
   if (ttlDays > policy.apiTokenTtlDays) {
-    throw validationError({
-      expires_in_days: [
-        `Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`,
-      ],
+    throw fail('validation_error', {
+      fields: {
+        expires_in_days: [
+          `Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`,
+        ],
+      },
     });
   }
   const role = input.role ?? principal.role;
   if (!atLeast(principal.role, role))
-    throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
+    throw fail('permission_denied', { detail: `A token's role cannot be above your own role (${principal.role}).` });
   const now = new Date(ctx.clock());
   return ctx.prisma.$transaction(async (tx) => {
     if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
-      throw forbidden(principal, 'You are not a member of this organization.');
+      throw fail('permission_denied', { detail: 'You are not a member of this organization.' });
     const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
     if (live >= ctx.config.patLimit) {
-      throw new AppError(
-        409,
-        'token_limit_reached',
-        `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
-      );
+      throw fail('token_limit_reached', {
+        detail: `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
+      });
     }
     const issued = await mintPat(ctx, tx, {
       name: input.name,
@@ -337,7 +324,7 @@ function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: stri
   });
 }
 
-const blacklistMiss = () => new AppError(404, 'not_found', 'Token is invalid or already blacklisted.');
+const blacklistMiss = () => fail('not_found', { detail: 'Token is invalid or already blacklisted.' });
 
 /**
  * `POST /api/token/blacklist/`. A full PAT revokes itself (holding it is the authority; its
@@ -372,12 +359,16 @@ export async function blacklist(
 /** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
 export async function deletePat(ctx: Context, principal: Principal, id: number, ip: string | undefined): Promise<void> {
   const pat = await findPatById(ctx.prisma, id);
-  if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw notFound();
-  if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw notFound();
+  if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw fail('not_found');
+  if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw fail('not_found');
   await ctx.state.sync();
 }
 
-const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refresh token'] }, 'Invalid refresh token');
+const invalidRefresh = () =>
+  fail('validation_error', {
+    detail: 'Invalid refresh token',
+    fields: { non_field_errors: ['Invalid refresh token'] },
+  });
 
 /**
  * `POST /api/token/rotate/`: revokes the PAT and issues its successor in the same family, with
@@ -394,9 +385,9 @@ export async function rotate(
   const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
   const pat = claims && (await findPatByJti(ctx.prisma, claims.jti));
   if (!pat) throw invalidRefresh();
-  if (!mayManage(principal, pat)) throw notFound();
+  if (!mayManage(principal, pat)) throw fail('not_found');
   const held = await ctx.state.pat(pat.jti);
-  if (held && !held.holder.policy?.apiTokensEnabled) throw tokensDisabled(principal);
+  if (held && !held.holder.policy?.apiTokensEnabled) throw fail('token_creation_disabled');
   const who = { actorUserId: principal.userId, ip };
   if (pat.revokedAt) {
     await refuseRevoked(ctx, pat, who);

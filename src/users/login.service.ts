@@ -9,7 +9,7 @@ import { csrfTokenFor, newSessionSecret } from '../auth/cookies';
 import type { Principal } from '../auth/principal';
 import type { LoginThrottle } from '../auth/throttle';
 import type { Context } from '../context';
-import { AppError, permissionDenied } from '../errors';
+import { fail } from '../errors';
 import { randomHex, randomToken, sha256Hex } from '../secrets';
 import { issueAccessToken } from '../tokens/tokens.service';
 import { hashPassword, verifyPassword } from './passwords';
@@ -25,8 +25,6 @@ const dummyHash = (rounds: number) => {
   if (!hash) dummyHashes.set(rounds, (hash = hashPassword(randomToken(16), rounds)));
   return hash;
 };
-
-const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'Invalid email or password.');
 
 export interface LoggedIn {
   readonly access: string;
@@ -51,10 +49,10 @@ export async function login(
 ): Promise<LoggedIn> {
   const email = input.email.toLowerCase();
   const user = await throttle.guard(ctx, ip, email, () => verifyCredentials(ctx, email, input.password));
-  if (!user) throw invalidCredentials();
+  if (!user) throw fail('invalid_credentials');
   const membership =
     user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
-  if (!membership) throw permissionDenied('You are not a member of any organization.');
+  if (!membership) throw fail('permission_denied', { detail: 'You are not a member of any organization.' });
 
   const now = ctx.clock();
   const sid = randomHex(16);
