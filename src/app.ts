@@ -13,7 +13,7 @@ import { accountRouter } from './account/account.routes';
 import type { Config } from './config';
 import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
-import { notFound, sendError, serviceUnavailable, toAppError } from './errors';
+import { fail, sendError, toAppError } from './errors';
 import { healthRouter } from './health/health.routes';
 import { bodyParsers } from './http/body';
 import { requestContext } from './http/request-context';
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
   let cached: { services: Services; context: Context } | undefined;
   const context = (): Context => {
     const services = deps.services();
-    if (!services) throw serviceUnavailable('Database is not connected yet.');
+    if (!services) throw fail('service_unavailable', { detail: 'Database is not connected yet.' });
     if (cached?.services !== services) {
       const { database: _database, ...rest } = services;
       cached = { services, context: { ...rest, config: deps.config, logger: deps.logger, clock } };
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(wellKnownRouter(context, deps.config.issuer));
   app.use(healthRouter(deps));
 
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(notFound()));
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(fail('not_found')));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);

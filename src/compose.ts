@@ -15,6 +15,9 @@ import { UNKEYED_LEGACY_LOOKUPS_PER_MINUTE } from './limits';
 import type { Logger } from './logger';
 import { PerMinuteLimit } from './rate-limit';
 import { Tagger } from './secrets';
+import { authenticateLegacy } from './legacy/legacy.service';
+import { authenticateSession } from './sessions/sessions.service';
+import { authenticateBearer } from './tokens/access-token';
 
 /** Pending last-used times are written this often (each token at most once a minute). */
 const USAGE_FLUSH_INTERVAL_MS = 10_000;
@@ -80,6 +83,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       clock,
       'legacy tokens of the old format looked up',
     ),
+    verifiers: { access: authenticateBearer, legacy: authenticateLegacy, session: authenticateSession },
   };
   return {
     services,

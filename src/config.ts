@@ -7,8 +7,9 @@ import path from 'node:path';
 import { fieldErrors } from './http/validate';
 import { environment, type Environment } from './environment';
 import { SETTINGS_DEFAULTS, settingsPatch, type TokenSettings } from './orgs/settings';
+import { ProcessError } from './process-errors';
 
-export class ConfigError extends Error {
+export class ConfigError extends ProcessError {
   readonly code = 'invalid_config';
   constructor(
     readonly variable: string,

@@ -1,4 +1,5 @@
 import type { Change } from './audit/changes';
+import type { Verifiers } from './auth/authenticate';
 import type { AuthState } from './auth/state';
 import type { UsageRecorder } from './auth/usage';
 import type { Config } from './config';
@@ -25,6 +26,8 @@ export interface Services {
   readonly tags: Tagger;
   /** Bounds the database lookups of legacy tokens in the old, unkeyed format. */
   readonly unkeyedLegacyLookups: PerMinuteLimit;
+  /** Each credential kind's verifier, supplied by the room that issues it. */
+  readonly verifiers: Verifiers;
 }
 
 /** Everything a service function needs: the services, the configuration, the logger and the clock. */

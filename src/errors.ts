@@ -4,96 +4,180 @@
  * Every non-2xx answer is `{id, status_code, code, detail}` (+ `validation_errors` on 400s),
  * with the request id also in `X-Request-Id`, and every 401 carries an RFC 6750 / RFC 7235
  * challenge. `code` is stable: tests and clients match on it, never on `detail`.
+ *
+ * A client error is raised only by {@link fail}, which takes its status, default detail and
+ * challenge from {@link ERRORS}: a call site chooses the code and, at most, better words.
  */
 import type { Request, Response } from 'express';
 
-/** The catalogue of public error codes. Add here first; nothing else may invent one. */
-export type ErrorCode =
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'malformed_body'
-  | 'malformed_request'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'validation_error'
-  | 'not_authenticated'
-  | 'invalid_credentials'
-  | 'token_malformed'
-  | 'token_invalid'
-  | 'token_wrong_type'
-  | 'token_expired'
-  | 'token_blacklisted'
-  | 'refresh_token_as_access'
-  | 'token_type_disabled'
-  | 'session_ended'
-  | 'user_not_found'
-  | 'user_inactive'
-  | 'not_a_member'
-  | 'csrf_failed'
-  | 'permission_denied'
-  | 'token_limit_reached'
-  | 'already_member'
-  | 'last_owner'
-  | 'rate_limited'
-  | 'service_unavailable'
-  | 'internal_error';
+/** RFC 6750 §3.1's error codes, for a Bearer challenge. */
+type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
-/** How a 401 (or a Bearer 403) challenges the client: RFC 6750 §3 and RFC 7235 §4.1. */
-export interface Challenge {
-  readonly scheme: 'Bearer' | 'Token';
-  /** RFC 6750 error code; absent when no credentials were sent. */
-  readonly error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-  readonly description?: string;
+interface CatalogueEntry {
+  readonly status: number;
+  readonly detail: string;
+  /** The RFC 6750 error a Bearer challenge names (401s, and 403s answered to a Bearer token). */
+  readonly bearerError?: BearerError;
+  /** The code sent, when it is not the entry's own name (see `token_creation_disabled`). */
+  readonly wireCode?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The catalogue of errors a client may see: one entry per code, so a code has one status.
+ * Add here first; nothing else may invent one.
+ */
+export const ERRORS = {
+  not_found: { status: 404, detail: 'Not found.' },
+  method_not_allowed: { status: 405, detail: 'Method not allowed.' },
+  malformed_body: { status: 400, detail: 'JSON parse error: the request body is not valid JSON.' },
+  malformed_request: { status: 400, detail: 'The request path has a malformed percent-escape.' },
+  payload_too_large: { status: 413, detail: 'Request body is larger than 16 KiB.' },
+  unsupported_media_type: { status: 415, detail: 'Unsupported media type in request.' },
+  validation_error: { status: 400, detail: 'Validation error' },
+  not_authenticated: { status: 401, detail: 'Authentication credentials were not provided.' },
+  invalid_credentials: { status: 401, detail: 'Invalid email or password.' },
+  token_malformed: { status: 401, detail: 'Token is invalid', bearerError: 'invalid_token' },
+  token_invalid: { status: 401, detail: 'Token is invalid', bearerError: 'invalid_token' },
+  token_wrong_type: { status: 401, detail: 'Token has wrong type', bearerError: 'invalid_token' },
+  token_expired: { status: 401, detail: 'Token is expired', bearerError: 'invalid_token' },
+  token_blacklisted: { status: 401, detail: 'Token is blacklisted', bearerError: 'invalid_token' },
+  refresh_token_as_access: {
+    status: 401,
+    detail:
+      'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.',
+    bearerError: 'invalid_token',
+  },
+  /** A token of a type the organization has switched off, presented: authentication fails. */
+  token_type_disabled: {
+    status: 401,
+    detail: 'Personal access tokens are disabled for this organization.',
+    bearerError: 'invalid_token',
+  },
+  /**
+   * A new token of a type the organization has switched off, asked for (PAT creation and
+   * rotation, legacy reset): the caller is known but may not. The contract names this 403
+   * `token_type_disabled` as well, so it is its own entry that sends the same code.
+   */
+  token_creation_disabled: {
+    status: 403,
+    detail: 'Personal access tokens are disabled for this organization.',
+    bearerError: 'insufficient_scope',
+    wireCode: 'token_type_disabled',
+  },
+  session_ended: {
+    status: 401,
+    detail: 'Your session has expired or ended; log in again.',
+    bearerError: 'invalid_token',
+  },
+  user_not_found: { status: 401, detail: 'User not found', bearerError: 'invalid_token' },
+  user_inactive: { status: 401, detail: 'User is inactive', bearerError: 'invalid_token' },
+  not_a_member: {
+    status: 401,
+    detail: 'User is no longer a member of the organization this token was issued for',
+    bearerError: 'invalid_token',
+  },
+  csrf_failed: { status: 403, detail: 'CSRF Failed: CSRF token missing or incorrect.' },
+  permission_denied: {
+    status: 403,
+    detail: 'You do not have permission to perform this action.',
+    bearerError: 'insufficient_scope',
+  },
+  token_limit_reached: { status: 409, detail: 'Personal access token limit reached; delete one first.' },
+  already_member: { status: 409, detail: 'Already a member of this organization, or invited to it.' },
+  last_owner: { status: 400, detail: 'An organization must keep at least one owner.' },
+  rate_limited: { status: 429, detail: 'Too many requests; try again later.' },
+  service_unavailable: {
+    status: 503,
+    detail: 'The database is unreachable; try again shortly.',
+    headers: { 'Retry-After': '1' },
+  },
+  internal_error: { status: 500, detail: 'Internal server error.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+const entry = (code: ErrorCode): CatalogueEntry => ERRORS[code];
+
+/** The code a client sees for `code`. */
+export const wireCode = (code: ErrorCode): string => entry(code).wireCode ?? code;
 
 export const REALM = 'latchkey';
 
-export interface AppErrorOptions {
-  /** `validation_errors`, field → messages; 400 only. */
-  readonly fields?: Readonly<Record<string, readonly string[]>>;
-  readonly challenge?: Challenge;
-  /** Extra response headers (Allow, Retry-After). */
-  readonly headers?: Readonly<Record<string, string>>;
+export interface FailOptions {
+  /** Replaces the catalogue's detail; for a 5xx, our words only (it is sent). */
+  readonly detail?: string;
   /** Private: logged, never sent. */
   readonly cause?: unknown;
+  /** `validation_errors`, field → messages; 400 only. */
+  readonly fields?: Readonly<Record<string, readonly string[]>>;
+  /** Extra response headers (Allow, Retry-After), over the catalogue's. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** An error meant for the client. Anything else that reaches the serializer is a 500. */
+/**
+ * An error meant for the client; its status comes from the catalogue entry its code names.
+ * Anything else that reaches the serializer is a 500.
+ */
 export class AppError extends Error {
   override readonly name = 'AppError';
+  readonly status: number;
+  readonly detail: string;
+  readonly options: Omit<FailOptions, 'detail'>;
+
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
-    readonly detail: string,
-    readonly options: AppErrorOptions = {},
+    { detail, ...options }: FailOptions = {},
   ) {
-    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    const { status, detail: fallback, headers } = entry(code);
+    super(detail ?? fallback, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = status;
+    this.detail = detail ?? fallback;
+    this.options = headers ? { ...options, headers: { ...headers, ...options.headers } } : options;
   }
 }
 
-export const notFound = (detail = 'Not found.') => new AppError(404, 'not_found', detail);
+/** The error for `code`, to throw (or pass to `next`): the only way to raise a client error. */
+export const fail = (code: ErrorCode, options?: FailOptions): AppError => new AppError(code, options);
 
-export const validationError = (fields: Record<string, readonly string[]>, detail = 'Validation error') =>
-  new AppError(400, 'validation_error', detail, { fields });
+/**
+ * The credential a request presented, as the resolver (`authenticate`) found it before checking
+ * it; an error is challenged in its scheme (RFC 7235 §4.1). Unset when no resolver looked: a
+ * refresh or login carries its credential in the body, and is answered as Bearer.
+ */
+export type CredentialScheme = 'Bearer' | 'Token' | 'Session';
 
-export const permissionDenied = (
-  detail = 'You do not have permission to perform this action.',
-  challenge?: Challenge,
-) => new AppError(403, 'permission_denied', detail, challenge ? { challenge } : {});
-
-export const serviceUnavailable = (detail: string, cause?: unknown) =>
-  new AppError(503, 'service_unavailable', detail, { cause, headers: { 'Retry-After': '1' } });
+declare module 'express-serve-static-core' {
+  interface Request {
+    credentialScheme?: CredentialScheme;
+  }
+}
 
 function quote(value: string): string {
   // RFC 7230 quoted-string; descriptions are ours, but never trust a string into a header.
   return `"${value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '')}"`;
 }
 
-export function renderChallenge(challenge: Challenge): string {
-  let header = `${challenge.scheme} realm=${quote(REALM)}`;
-  if (challenge.error) header += `, error=${quote(challenge.error)}`;
-  if (challenge.error && challenge.description) header += `, error_description=${quote(challenge.description)}`;
-  return header;
+/**
+ * `WWW-Authenticate` for `err`, or undefined. Every 401 is challenged, in the scheme of the
+ * credential sent: a legacy token gets Django REST framework's bare `Token` challenge, anything
+ * else Bearer, naming its RFC 6750 error unless the credential was a session cookie (not a
+ * token, so no token error applies). A 403 is challenged only when a Bearer token was used
+ * (`insufficient_scope`). Only a 401 carries `error_description`: a forward-auth proxy passes
+ * the header on and nothing else, and it answers 401s only.
+ */
+export function challengeFor(credential: CredentialScheme | undefined, err: AppError): string | undefined {
+  const { bearerError } = entry(err.code);
+  if (err.status === 401) {
+    if (credential === 'Token') return `Token realm=${quote(REALM)}`;
+    const error = credential === 'Session' ? undefined : bearerError;
+    return error
+      ? `Bearer realm=${quote(REALM)}, error=${quote(error)}, error_description=${quote(err.detail)}`
+      : `Bearer realm=${quote(REALM)}`;
+  }
+  if (err.status === 403 && credential === 'Bearer' && bearerError)
+    return `Bearer realm=${quote(REALM)}, error=${quote(bearerError)}`;
+  return undefined;
 }
 
 /** Maps the errors Express's body parsers throw (they carry `type`) onto the contract. */
@@ -101,19 +185,17 @@ function fromBodyParser(err: unknown): AppError | undefined {
   if (typeof err !== 'object' || err === null || !('type' in err) || typeof err.type !== 'string') return undefined;
   switch (err.type) {
     case 'entity.parse.failed':
-      return new AppError(400, 'malformed_body', 'JSON parse error: the request body is not valid JSON.', {
-        cause: err,
-      });
+      return fail('malformed_body', { cause: err });
     case 'entity.too.large':
-      return new AppError(413, 'payload_too_large', 'Request body is larger than 16 KiB.', { cause: err });
+      return fail('payload_too_large', { cause: err });
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return new AppError(415, 'unsupported_media_type', 'Unsupported content encoding or charset.', { cause: err });
+      return fail('unsupported_media_type', { detail: 'Unsupported content encoding or charset.', cause: err });
     case 'parameters.too.many':
-      return new AppError(413, 'payload_too_large', 'Too many form parameters.', { cause: err });
+      return fail('payload_too_large', { detail: 'Too many form parameters.', cause: err });
     case 'request.aborted':
     case 'request.size.invalid':
-      return new AppError(400, 'malformed_body', 'The request body was incomplete.', { cause: err });
+      return fail('malformed_body', { detail: 'The request body was incomplete.', cause: err });
     default:
       return undefined;
   }
@@ -125,7 +207,7 @@ function fromBodyParser(err: unknown): AppError | undefined {
  */
 function fromRouter(err: unknown): AppError | undefined {
   if (!(err instanceof URIError) || (err as { status?: unknown }).status !== 400) return undefined;
-  return new AppError(400, 'malformed_request', 'The request path has a malformed percent-escape.', { cause: err });
+  return fail('malformed_request', { cause: err });
 }
 
 /**
@@ -186,22 +268,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** Normalizes anything thrown into an AppError; unknown errors become an opaque 500. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isDatabaseUnavailable(err)) return serviceUnavailable('The database is unreachable; try again shortly.', err);
-  return (
-    fromBodyParser(err) ??
-    fromRouter(err) ??
-    new AppError(500, 'internal_error', 'Internal server error.', { cause: err })
-  );
+  if (isDatabaseUnavailable(err)) return fail('service_unavailable', { cause: err });
+  return fromBodyParser(err) ?? fromRouter(err) ?? fail('internal_error', { cause: err });
 }
 
 /** Writes `err` as the contract's error body. The only function that sends an error. */
 export function sendError(req: Request, res: Response, err: AppError): void {
-  const body: Record<string, unknown> = { id: req.id, status_code: err.status, code: err.code, detail: err.detail };
+  const body: Record<string, unknown> = {
+    id: req.id,
+    status_code: err.status,
+    code: wireCode(err.code),
+    detail: err.detail,
+  };
   if (err.status === 400 && err.options.fields) body.validation_errors = err.options.fields;
   for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
-  if (err.status === 401)
-    res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge ?? { scheme: 'Bearer' }));
-  else if (err.status === 403 && err.options.challenge)
-    res.setHeader('WWW-Authenticate', renderChallenge(err.options.challenge));
+  const challenge = challengeFor(req.credentialScheme, err);
+  if (challenge) res.setHeader('WWW-Authenticate', challenge);
   res.status(err.status).json(body);
 }

@@ -1,6 +1,6 @@
 /** A fixed-window rate limit in memory, for authenticated callers (see {@link PerMinuteLimit}). */
 import { LRUCache } from 'lru-cache';
-import { AppError } from './errors';
+import { fail } from './errors';
 
 /** Keys a {@link PerMinuteLimit} keeps at most; the least recently used go first. */
 const MAX_ENTRIES = 100_000;
@@ -31,12 +31,10 @@ export class PerMinuteLimit {
     if (!window || window.resetAt <= now) this.#windows.set(key, (window = { count: 0, resetAt: now + 60_000 }));
     if (window.count >= this.limit) {
       const wait = Math.ceil((window.resetAt - now) / 1000);
-      throw new AppError(
-        429,
-        'rate_limited',
-        `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
-        { headers: { 'Retry-After': String(wait) } },
-      );
+      throw fail('rate_limited', {
+        detail: `Too many ${this.what}: at most ${this.limit} a minute; try again in ${wait} seconds.`,
+        headers: { 'Retry-After': String(wait) },
+      });
     }
     window.count++;
   }

@@ -1,7 +1,7 @@
 /** The current user's own settings. */
 import type { Principal } from '../auth/principal';
 import type { Context } from '../context';
-import { notFound } from '../errors';
+import { fail } from '../errors';
 import { isMember } from '../orgs/memberships.store';
 import { setActiveOrganization } from '../users/users.store';
 
@@ -12,7 +12,7 @@ export async function switchActiveOrganization(
   organizationId: number,
   ip: string | undefined,
 ): Promise<void> {
-  if (!(await isMember(ctx.db, principal.userId, organizationId))) throw notFound();
+  if (!(await isMember(ctx.db, principal.userId, organizationId))) throw fail('not_found');
   await ctx.change(
     (tx) => setActiveOrganization(tx, principal.userId, organizationId),
     () => ({

@@ -10,16 +10,41 @@
  * PAT, session or legacy token and its holder come from the caches (see AuthState): no
  * database round trip when warm, one indexed query when cold. {@link standing} judges them.
  */
+import { parse as parseCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context';
-import { AppError } from '../errors';
-import { safeEqual, sha256Hex } from '../secrets';
-import { looksLikeJwt, tokenError, verifyAccess } from '../tokens/jwt';
-import { verifyOptions } from '../tokens/tokens.service';
-import { authenticateLegacy, legacyError } from '../legacy/legacy.service';
-import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, readCookie, SESSION_COOKIE } from '../sessions/cookies';
-import { standing, type Principal } from './principal';
-import { isRole, lower } from './roles';
+import { fail } from '../errors';
+import type { Principal } from './principal';
+
+/**
+ * How each kind of credential becomes a principal. The rooms that issue credentials supply
+ * them (see compose()), so this resolver knows the header rules and nothing of tokens.
+ */
+export interface Verifiers {
+  /** An access JWT: `Authorization: Bearer`, or a JWT-shaped `X-Api-Key`. */
+  readonly access: (ctx: Context, token: string) => Promise<Principal>;
+  /** A legacy key: `Authorization: Token`, or any other `X-Api-Key`. */
+  readonly legacy: (ctx: Context, key: string) => Promise<Principal>;
+  /** The session cookie (the request too: unsafe methods need the CSRF header). */
+  readonly session: (ctx: Context, req: Request, cookie: string) => Promise<Principal>;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** Three base64url segments: what X-Api-Key treats as an access token rather than a legacy key. */
+export function looksLikeJwt(value: string): boolean {
+  const parts = value.split('.');
+  return parts.length === 3 && parts.every((part) => SEGMENT.test(part));
+}
+
+/** The session cookie's name (a value only the session room reads). */
+export const SESSION_COOKIE = 'latchkey_session';
+
+/** One cookie's value, parsed by the `cookie` package (Express's own); undefined when absent. */
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  return header ? parseCookie(header)[name] : undefined;
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -28,131 +53,46 @@ declare module 'express-serve-static-core' {
   }
 }
 
-const notAuthenticated = () => new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
 /**
- * A signed access token whose PAT or session is gone: its user was deleted (which deletes
- * both) or the row was. Says which; costs a query only on this refusal path.
+ * The request's principal; 401 when it carries no credentials or bad ones. Which credential it
+ * presented is noted on the request first, so that any refusal, here or later, is challenged
+ * in that credential's scheme (see `challengeFor`).
  */
-async function missing(ctx: Context, userId: number, otherwise: AppError): Promise<AppError> {
-  return (await ctx.state.user(userId)) ? otherwise : tokenError('user_not_found', 'User not found');
-}
-
-/** An access token (Bearer or X-Api-Key) → its principal, or a 401 saying why not. */
-export async function authenticateBearer(ctx: Context, token: string): Promise<Principal> {
-  if (!token) throw tokenError('token_malformed', 'Invalid Authorization header. No credentials provided.');
-  const checked = await verifyAccess(token, verifyOptions(ctx));
-  if (checked.kind === 'pat') {
-    throw tokenError(
-      'refresh_token_as_access',
-      'This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.',
-    );
-  }
-  const { claims } = checked;
-  const userId = Number(claims.user_id);
-  if (!Number.isSafeInteger(userId) || !isRole(claims.role)) throw tokenError('token_invalid', 'Token is invalid');
-  const organizationId = claims.org_id;
-  if (claims.pat !== undefined) {
-    const held = await ctx.state.pat(claims.pat);
-    const pat = held?.credential;
-    if (!pat || pat.userId !== userId || pat.organizationId !== organizationId)
-      throw await missing(ctx, userId, tokenError('token_invalid', 'Token is invalid'));
-    if (pat.revokedReason) throw tokenError('token_blacklisted', 'Token is blacklisted');
-    // Capped by its PAT's current role too: a PAT lowered after the refresh lowers its tokens.
-    const { role, user } = standing(held.holder, 'pat', lower(claims.role, pat.role), tokenError);
-    ctx.usage.touch('pat', claims.pat);
-    return {
-      userId,
-      organizationId,
-      role,
-      user,
-      credential: { kind: 'pat_access', pat: claims.pat },
-      scheme: 'Bearer',
-    };
-  }
-  const held = await ctx.state.session(claims.sid!);
-  const session = held?.credential;
-  if (
-    !session ||
-    session.ended ||
-    session.expiresAt <= ctx.clock() ||
-    session.userId !== userId ||
-    session.organizationId !== organizationId
-  ) {
-    throw await missing(
-      ctx,
-      userId,
-      tokenError('session_ended', 'The session this token was issued for has ended; log in again.'),
-    );
-  }
-  const { role, user } = standing(held.holder, 'login', claims.role, tokenError);
-  return {
-    userId,
-    organizationId,
-    role,
-    user,
-    credential: { kind: 'login_access', sid: claims.sid! },
-    scheme: 'Bearer',
-  };
-}
-
-const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
-const sessionEnded = () => new AppError(401, 'session_ended', 'Your session has expired or ended; log in again.');
-
-async function session(ctx: Context, req: Request, value: string): Promise<Principal> {
-  const parts = SESSION_VALUE.exec(value);
-  // A cookie this deployment did not make costs no lookup.
-  const held =
-    parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
-  const row = held?.credential;
-  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock())
-    throw sessionEnded();
-  if (!SAFE_METHODS.has(req.method)) {
-    const header = req.get(CSRF_HEADER);
-    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!)))
-      throw new AppError(403, 'csrf_failed', 'CSRF Failed: CSRF token missing or incorrect.');
-  }
-  const { role, user } = standing(held.holder, 'session', undefined, () => sessionEnded());
-  return {
-    userId: row.userId,
-    organizationId: row.organizationId,
-    role,
-    user,
-    credential: { kind: 'session', sid: parts![1]! },
-    scheme: 'Session',
-  };
-}
-
-/** The request's principal; 401 when it carries no credentials or bad ones. */
 export async function authenticate(ctx: Context, req: Request): Promise<Principal> {
   const apiKey = req.get('x-api-key');
   if (apiKey !== undefined) {
     const value = apiKey.trim();
-    return looksLikeJwt(value) ? authenticateBearer(ctx, value) : authenticateLegacy(ctx, value);
+    req.credentialScheme = looksLikeJwt(value) ? 'Bearer' : 'Token';
+    return req.credentialScheme === 'Bearer' ? ctx.verifiers.access(ctx, value) : ctx.verifiers.legacy(ctx, value);
   }
   const authorization = req.get('authorization');
   if (authorization !== undefined) {
     const [scheme = '', ...rest] = authorization.trim().split(/\s+/);
+    const legacy = scheme.toLowerCase() === 'token';
     if (rest.length > 1) {
-      throw scheme.toLowerCase() === 'token'
-        ? legacyError('token_malformed', 'Invalid token header. Token string should not contain spaces.')
-        : tokenError('token_malformed', 'Authorization header must contain two space-delimited values');
+      req.credentialScheme = legacy ? 'Token' : 'Bearer';
+      throw fail('token_malformed', {
+        detail: legacy
+          ? 'Invalid token header. Token string should not contain spaces.'
+          : 'Authorization header must contain two space-delimited values',
+      });
     }
     const credentials = rest[0] ?? '';
     switch (scheme.toLowerCase()) {
       case 'bearer':
-        return authenticateBearer(ctx, credentials);
+        req.credentialScheme = 'Bearer';
+        return ctx.verifiers.access(ctx, credentials);
       case 'token':
-        return authenticateLegacy(ctx, credentials);
+        req.credentialScheme = 'Token';
+        return ctx.verifiers.legacy(ctx, credentials);
       default:
       // Another scheme (Basic, ...) is not ours: as if none were sent, as DRF does.
     }
   }
   const cookie = readCookie(req, SESSION_COOKIE);
-  if (cookie) return session(ctx, req, cookie);
-  throw notAuthenticated();
+  if (!cookie) throw fail('not_authenticated');
+  req.credentialScheme = 'Session';
+  return ctx.verifiers.session(ctx, req, cookie);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { permissionDenied, type AppError, type ErrorCode } from '../errors';
+import { fail, type AppError, type ErrorCode } from '../errors';
 import { lower, type Role } from './roles';
 import type { Holder, UserRecord } from './state';
 
@@ -16,26 +16,16 @@ export interface Principal {
     | { readonly kind: 'legacy'; readonly tokenId: number };
   /** The caller's user as authentication read it (this request's view: whoami answers from it). */
   readonly user: UserRecord;
-  /** How the credential arrived; decides the challenge on a later 403. */
-  readonly scheme: 'Bearer' | 'Token' | 'Session';
-}
-
-/** 403 for a caller who is who they say but may not do this; Bearer callers get RFC 6750's insufficient_scope. */
-export function forbidden(
-  principal: Principal,
-  detail = 'You do not have permission to perform this action.',
-): AppError {
-  return permissionDenied(
-    detail,
-    principal.scheme === 'Bearer' ? { scheme: 'Bearer', error: 'insufficient_scope', description: detail } : undefined,
-  );
 }
 
 /** A credential's kind, as far as {@link standing} cares. Login tokens and sessions are not API tokens. */
 export type CredentialKind = 'pat' | 'login' | 'session' | 'legacy';
 
-/** Shapes a refusal for the credential at hand (its status, challenge and words). */
+/** Shapes a refusal for the credential at hand (its code and words). */
 export type Refuse = (code: ErrorCode, detail: string) => AppError;
+
+/** A refusal as {@link standing} words it. */
+export const refuse: Refuse = (code, detail) => fail(code, { detail });
 
 export const LEGACY_DISABLED_DETAIL =
   'Authentication token no longer valid: legacy token authentication has been disabled for this organization';

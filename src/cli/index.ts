@@ -24,6 +24,7 @@ import { listAllKeys } from '../keys/keys.store';
 import { SecretBox } from '../keys/secret-box';
 import { resolveSecretKey } from '../keys/secret-key';
 import { createLogger, type Logger } from '../logger';
+import { exitCodeOf, PROCESS_ERRORS, ProcessError } from '../process-errors';
 import { fieldErrors } from '../http/validate';
 import { MIN_PASSWORD_LENGTH } from '../limits';
 import { applySettings, createOrganizationWithOwner } from '../orgs/orgs.service';
@@ -43,7 +44,9 @@ const USAGE = `usage: latchkey <command>
   settings set --org ID key=value ...              change them (api_tokens_enabled, legacy_api_tokens_enabled,
                                                    api_token_ttl_days, access_token_ttl_seconds)`;
 
-class UsageError extends Error {}
+class UsageError extends ProcessError {
+  readonly code = 'bad_usage';
+}
 
 /**
  * Opens the configured database (embedded or external), migrated, for a one-shot command; `fn`
@@ -167,7 +170,7 @@ async function serve(config: Config, logger: Logger): Promise<undefined> {
   } catch (err) {
     logger.fatal({ err: { message: (err as Error).message } }, 'could not start');
     await server.stop().catch(() => undefined);
-    exit(1);
+    exit(exitCodeOf(err));
   }
   return undefined;
 }
@@ -207,7 +210,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`latchkey: invalid configuration: ${err.message}\n`);
-    return 78;
+    return err.exitCode;
   }
   // One-shot commands log to stderr so their stdout stays machine-readable.
   const logger = createLogger(config.logLevel, command === 'serve' ? undefined : process.stderr);
@@ -237,10 +240,10 @@ export async function run(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`latchkey: ${(err as Error).message}\n${USAGE}\n`);
-      return 64;
+      return PROCESS_ERRORS.bad_usage.exitCode;
     }
     process.stderr.write(`latchkey: ${(err as Error).message}\n`);
-    return 1;
+    return exitCodeOf(err);
   }
 }
 

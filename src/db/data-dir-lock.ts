@@ -10,13 +10,14 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { ProcessError } from '../process-errors';
 
 export const LOCK_FILE = 'latchkey.lock';
 
 /** Lock files this process holds: a second hold here would be a bug, not a stale lock. */
 const held = new Set<string>();
 
-export class DataDirInUseError extends Error {
+export class DataDirInUseError extends ProcessError {
   readonly code = 'data_dir_in_use';
   constructor(
     readonly dataDir: string,

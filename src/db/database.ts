@@ -9,10 +9,11 @@ import { Pool, type PoolClient } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { handleOf, type Db } from './handle';
+import { ProcessError } from '../process-errors';
 
 export { PrismaClient };
 
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends ProcessError {
   readonly code = 'database_unavailable';
   override readonly name = 'DatabaseUnavailableError';
 }

@@ -13,13 +13,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClientBase, QueryConfig } from 'pg';
+import { ProcessError } from '../process-errors';
 
 /** Prisma Migrate's own advisory lock key, so our migrator and `prisma migrate deploy` exclude each other. */
 export const MIGRATION_LOCK_KEY = 72707369;
 
 export const DEFAULT_MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
 
-export class MigrationError extends Error {
+export class MigrationError extends ProcessError {
   readonly code = 'migration_failed';
   override readonly name = 'MigrationError';
 }

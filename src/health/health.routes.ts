@@ -4,7 +4,7 @@
  * migration on disk is applied; 503 with the reason otherwise.
  */
 import { Router } from 'express';
-import { serviceUnavailable } from '../errors';
+import { fail } from '../errors';
 import { route } from '../http/routing';
 import type { Config } from '../config';
 import type { Services } from '../context';
@@ -37,7 +37,7 @@ export function healthRouter(deps: HealthDeps): Router {
   route(router, '/readyz', {
     get: async (_req, res) => {
       const db = deps.services()?.database;
-      if (!db) throw serviceUnavailable('Database is not connected yet.');
+      if (!db) throw fail('service_unavailable', { detail: 'Database is not connected yet.' });
       let status;
       try {
         status = await withTimeout(
@@ -46,9 +46,10 @@ export function healthRouter(deps: HealthDeps): Router {
           'readiness check',
         );
       } catch (err) {
-        throw serviceUnavailable('Database is unreachable.', err);
+        throw fail('service_unavailable', { detail: 'Database is unreachable.', cause: err });
       }
-      if (status.pending.length > 0) throw serviceUnavailable(`Migrations pending: ${status.pending.join(', ')}.`);
+      if (status.pending.length > 0)
+        throw fail('service_unavailable', { detail: `Migrations pending: ${status.pending.join(', ')}.` });
       res.json({ status: 'ready', checks: { database: 'ok', migrations: `${status.applied} applied` } });
     },
   });

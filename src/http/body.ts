@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { AppError } from '../errors';
+import { fail } from '../errors';
 
 export const BODY_LIMIT = '16kb';
 const ACCEPTED_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
@@ -22,11 +22,9 @@ export function bodyParsers(req: Request, res: Response, next: NextFunction): vo
   }
   if (!req.is(ACCEPTED_TYPES)) {
     next(
-      new AppError(
-        415,
-        'unsupported_media_type',
-        `Unsupported media type "${req.get('content-type') ?? ''}" in request.`,
-      ),
+      fail('unsupported_media_type', {
+        detail: `Unsupported media type "${req.get('content-type') ?? ''}" in request.`,
+      }),
     );
     return;
   }
@@ -44,7 +42,8 @@ function undecodable(err: unknown): unknown {
   const typed = typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string';
   return typed
     ? err
-    : new AppError(400, 'malformed_body', 'The request body could not be decoded with its Content-Encoding.', {
+    : fail('malformed_body', {
+        detail: 'The request body could not be decoded with its Content-Encoding.',
         cause: err,
       });
 }

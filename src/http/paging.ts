@@ -1,6 +1,6 @@
 /** Label Studio's (DRF's) page-number paging: `?page=&page_size=` → `{count, next, previous, results}`. */
 import type { Request } from 'express';
-import { notFound } from '../errors';
+import { fail } from '../errors';
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
@@ -20,12 +20,12 @@ const positive = (value: unknown, fallback: number) => {
 export function readPage(req: Request): Page {
   const page = positive(req.query.page, 1);
   const size = Math.min(positive(req.query.page_size, DEFAULT_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-  if (page === undefined) throw notFound('Invalid page.');
+  if (page === undefined) throw fail('not_found', { detail: 'Invalid page.' });
   return { page, size, skip: (page - 1) * size };
 }
 
 export function pageBody<T>(req: Request, issuer: string, page: Page, count: number, results: T[]) {
-  if (page.page > 1 && page.skip >= count) throw notFound('Invalid page.');
+  if (page.page > 1 && page.skip >= count) throw fail('not_found', { detail: 'Invalid page.' });
   const link = (n: number) => {
     const url = new URL(req.originalUrl, issuer);
     url.searchParams.set('page', String(n));

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import { AppError } from '../errors';
+import { fail } from '../errors';
 
 type Handler = (req: Request, res: Response, next: NextFunction) => unknown;
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -24,6 +24,6 @@ export function route(router: Router, path: string, handlers: Partial<Record<Met
     res.status(204).end();
   });
   r.all((req, _res, next) =>
-    next(new AppError(405, 'method_not_allowed', `Method "${req.method}" not allowed.`, { headers: { Allow: allow } })),
+    next(fail('method_not_allowed', { detail: `Method "${req.method}" not allowed.`, headers: { Allow: allow } })),
   );
 }

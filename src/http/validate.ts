@@ -3,7 +3,7 @@
  * them), reported as the contract's `validation_errors`: field → messages.
  */
 import { z } from 'zod';
-import { notFound, validationError } from '../errors';
+import { fail } from '../errors';
 
 const requiredOr = (otherwise: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'This field is required.' : otherwise;
@@ -58,7 +58,7 @@ export const choice = <const T extends readonly [string, ...string[]]>(values: T
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
-  throw validationError(fieldErrors(parsed.error));
+  throw fail('validation_error', { fields: fieldErrors(parsed.error) });
 }
 
 /**
@@ -85,6 +85,6 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
 
 /** A numeric id from the path; anything else names nothing (404). */
 export function idParam(value: unknown): number {
-  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw notFound();
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw fail('not_found');
   return Number(value);
 }

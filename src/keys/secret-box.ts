@@ -6,12 +6,13 @@
  * Layout: version (1 byte) | IV (12) | tag (16) | ciphertext.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { ProcessError } from '../process-errors';
 
 const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class SecretBoxError extends Error {
+export class SecretBoxError extends ProcessError {
   readonly code = 'secret_box_open_failed';
   override readonly name = 'SecretBoxError';
 }

@@ -4,30 +4,26 @@
  */
 import { standing, type Principal } from '../auth/principal';
 import type { Context } from '../context';
-import { AppError, type ErrorCode } from '../errors';
+import { fail } from '../errors';
 import { sha256Hex } from '../secrets';
 import { lockMembership } from '../auth/membership.store';
 import { generateLegacyToken, legacyHint, legacyTokenFormat } from './legacy-token';
 import { findLiveLegacy, insertLegacy, revokeLiveLegacy } from './legacy.store';
 
-/** A 401 for a legacy token, with Django REST framework's words and the `Token` challenge. */
-export const legacyError = (code: ErrorCode, detail: string) =>
-  new AppError(401, code, detail, { challenge: { scheme: 'Token' } });
-
 /** Resolves a legacy token to its principal. A malformed or mistyped token costs no lookup. */
 export async function authenticateLegacy(ctx: Context, value: string): Promise<Principal> {
-  if (!value) throw legacyError('token_malformed', 'Invalid token header. No credentials provided.');
+  if (!value) throw fail('token_malformed', { detail: 'Invalid token header. No credentials provided.' });
   const format = legacyTokenFormat(ctx.tags, value);
-  if (!format) throw legacyError('token_invalid', 'Invalid token.');
+  if (!format) throw fail('token_invalid', { detail: 'Invalid token.' });
   const hash = sha256Hex(value);
   // An old-format token may be anyone's guess: a cold one's lookup is bounded (warm ones need none).
   if (format === 'unkeyed' && !ctx.state.hasLegacy(hash)) ctx.unkeyedLegacyLookups.take('all');
   const held = await ctx.state.legacy(hash);
-  if (!held) throw legacyError('token_invalid', 'Invalid token.');
+  if (!held) throw fail('token_invalid', { detail: 'Invalid token.' });
   const token = held.credential;
   // Django REST framework's words for a missing or inactive user.
   const { role, user } = standing(held.holder, 'legacy', undefined, (code, detail) =>
-    code.startsWith('user_') ? legacyError('user_inactive', 'User inactive or deleted.') : legacyError(code, detail),
+    code.startsWith('user_') ? fail('user_inactive', { detail: 'User inactive or deleted.' }) : fail(code, { detail }),
   );
   ctx.usage.touch('legacy', token.id);
   return {
@@ -36,7 +32,6 @@ export async function authenticateLegacy(ctx: Context, value: string): Promise<P
     role,
     user,
     credential: { kind: 'legacy', tokenId: token.id },
-    scheme: 'Token',
   };
 }
 
@@ -65,9 +60,9 @@ export async function resetLegacy(ctx: Context, principal: Principal, ip: string
     async (tx) => {
       // Serializes resets of one user in one organization.
       const membership = await lockMembership(tx, principal.userId, principal.organizationId);
-      if (!membership) throw legacyError('not_a_member', 'You are not a member of this organization.');
+      if (!membership) throw fail('not_a_member', { detail: 'You are not a member of this organization.' });
       if (!membership.legacyApiTokensEnabled)
-        throw new AppError(403, 'token_type_disabled', 'Legacy tokens are disabled for this organization.');
+        throw fail('token_creation_disabled', { detail: 'Legacy tokens are disabled for this organization.' });
       // One live token per user per organization: the new one replaces the old.
       const replaced = await revokeLiveLegacy(tx, principal.userId, principal.organizationId, now);
       const created = await insertLegacy(tx, {

@@ -2,7 +2,7 @@
 import { countAuditEvents, listAuditEvents } from '../audit/audit.store';
 import type { Principal } from '../auth/principal';
 import type { Context } from '../context';
-import { notFound } from '../errors';
+import { fail } from '../errors';
 import type { Page } from '../http/paging';
 import { revokeLegacy } from '../legacy/legacy.store';
 import { findPatById, revokePat } from '../tokens/tokens.store';
@@ -42,7 +42,8 @@ export async function revokeOrgToken(
     await ctx.change(
       async (tx) => {
         const pat = await findPatById(tx, id);
-        if (pat?.organizationId !== organizationId || !(await revokePat(tx, pat.id, 'revoked', now))) throw notFound();
+        if (pat?.organizationId !== organizationId || !(await revokePat(tx, pat.id, 'revoked', now)))
+          throw fail('not_found');
         return pat.userId;
       },
       (owner) => ({
@@ -55,7 +56,7 @@ export async function revokeOrgToken(
   } else {
     await ctx.change(
       async (tx) => {
-        if (!(await revokeLegacy(tx, id, organizationId, now))) throw notFound();
+        if (!(await revokeLegacy(tx, id, organizationId, now))) throw fail('not_found');
       },
       () => ({ ...target, action: 'legacy_token.revoked', targetType: 'legacy_token', details: { via: 'inventory' } }),
     );

@@ -5,7 +5,7 @@ import { principalOf, requireAuth } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import { ROLES } from '../auth/roles';
 import type { Context } from '../context';
-import { notFound } from '../errors';
+import { fail } from '../errors';
 import { iso } from '../http/responses';
 import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
@@ -197,7 +197,7 @@ export function orgsRouter(context: () => Context): Router {
       async (req, res) => {
         const id = await org(req);
         const type = tokenType.safeParse(req.params.type);
-        if (!type.success) throw notFound();
+        if (!type.success) throw fail('not_found');
         await revokeOrgToken(context(), principalOf(req), id, type.data, idParam(req.params.tokenId), req.ip);
         res.status(204).end();
       },

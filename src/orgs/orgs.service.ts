@@ -11,11 +11,12 @@
  */
 import type { AuditEvent } from '../audit/audit.store';
 import type { Change } from '../audit/changes';
-import { forbidden, type Principal } from '../auth/principal';
+import type { Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { Context } from '../context';
 import { isUniqueViolation, type Db } from '../db/handle';
-import { AppError, notFound, validationError } from '../errors';
+import { fail } from '../errors';
+import { ProcessError } from '../process-errors';
 import { hashPassword } from '../users/passwords';
 import { anyUserExists, findUserIdByEmail, insertUser, type User } from '../users/users.store';
 import type { Page } from '../http/paging';
@@ -47,21 +48,21 @@ import { settingsOf, type SettingsPatch, type TokenSettings } from './settings';
 export async function actIn(ctx: Context, principal: Principal, id: number): Promise<number> {
   if (principal.organizationId === id) return id;
   if (await isMember(ctx.db, principal.userId, id)) {
-    throw forbidden(
-      principal,
-      'Your credential is bound to another organization; switch active_organization and log in again.',
-    );
+    throw fail('permission_denied', {
+      detail: 'Your credential is bound to another organization; switch active_organization and log in again.',
+    });
   }
-  throw notFound();
+  throw fail('not_found');
 }
 
 export function requireAdmin(principal: Principal): void {
-  if (!isOrgAdmin(principal.role)) throw forbidden(principal, 'Only owners and administrators may do this.');
+  if (!isOrgAdmin(principal.role))
+    throw fail('permission_denied', { detail: 'Only owners and administrators may do this.' });
 }
 
 export async function getSettings(ctx: Context, principal: Principal): Promise<TokenSettings> {
   const org = await findOrganization(ctx.db, principal.organizationId);
-  if (!org) throw notFound();
+  if (!org) throw fail('not_found');
   return settingsOf(org);
 }
 
@@ -78,7 +79,7 @@ export async function updateSettings(
     ip,
     via: 'api',
   });
-  if (!updated) throw notFound();
+  if (!updated) throw fail('not_found');
   return updated;
 }
 
@@ -166,7 +167,7 @@ export interface OwnedOrganization {
   readonly user: User;
 }
 
-export class UserExistsError extends Error {
+export class UserExistsError extends ProcessError {
   readonly code = 'user_exists';
   override readonly name = 'UserExistsError';
 }
@@ -236,7 +237,7 @@ export interface NewMember {
 }
 
 const noHigherThanYours = (principal: Principal) =>
-  forbidden(principal, `You cannot give or change a role above your own (${principal.role}).`);
+  fail('permission_denied', { detail: `You cannot give or change a role above your own (${principal.role}).` });
 
 /**
  * Adds a user with a role at most the caller's. A new email becomes a user with the sent
@@ -254,7 +255,8 @@ export async function addMember(
   if (!atLeast(principal.role, member.role)) throw noHigherThanYours(principal);
   const email = member.email.toLowerCase();
   const existing = await findUserIdByEmail(ctx.db, email);
-  if (!existing && !member.password) throw validationError({ password: ['This field is required for a new user.'] });
+  if (!existing && !member.password)
+    throw fail('validation_error', { fields: { password: ['This field is required for a new user.'] } });
   const passwordHash = existing ? undefined : await hashPassword(member.password!, ctx.config.bcryptRounds);
   try {
     return await ctx.change(
@@ -284,16 +286,14 @@ export async function addMember(
     );
   } catch (err) {
     if (isUniqueViolation(err))
-      throw new AppError(
-        409,
-        'already_member',
-        `${email} is already a member of this organization, or invited to it (or was added at the same moment).`,
-      );
+      throw fail('already_member', {
+        detail: `${email} is already a member of this organization, or invited to it (or was added at the same moment).`,
+      });
     throw err;
   }
 }
 
-const lastOwner = () => new AppError(400, 'last_owner', 'An organization must keep at least one owner.');
+const lastOwner = () => fail('last_owner');
 
 /** `owners` from {@link lockOwners}: active owners only, so a pending owner never counts. */
 const isLastOwner = (owners: readonly number[], userId: number) => owners.length === 1 && owners[0] === userId;
@@ -312,7 +312,7 @@ export async function changeRole(
     async (tx) => {
       const owners = await lockOwners(tx, organizationId);
       const current = await findMembership(tx, userId, organizationId);
-      if (!current) throw notFound();
+      if (!current) throw fail('not_found');
       if (!atLeast(principal.role, current.role) || !atLeast(principal.role, role)) throw noHigherThanYours(principal);
       if (role !== 'owner' && isLastOwner(owners, userId)) throw lastOwner();
       return { was: current.role, updated: await setRole(tx, userId, organizationId, role) };
@@ -343,7 +343,7 @@ export async function removeMember(
     async (tx) => {
       const owners = await lockOwners(tx, organizationId);
       const current = await findMembership(tx, userId, organizationId);
-      if (!current) throw notFound();
+      if (!current) throw fail('not_found');
       if (!atLeast(principal.role, current.role)) throw noHigherThanYours(principal);
       if (isLastOwner(owners, userId)) throw lastOwner();
       await deleteMembership(tx, userId, organizationId);
@@ -375,7 +375,7 @@ export async function acceptInvitation(
   return ctx.change(
     async (tx) => {
       const membership = await activatePending(tx, principal.userId, organizationId);
-      if (!membership) throw notFound();
+      if (!membership) throw fail('not_found');
       return {
         user_id: principal.userId,
         email: principal.user.email,

@@ -1,26 +1,11 @@
 /** The two cookies of a browser session, Django's names where Label Studio's frontend expects them. */
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { timingSafeEqual } from 'node:crypto';
+import { SESSION_COOKIE } from '../auth/authenticate';
 import { hmacToken, randomToken, type Tagger } from '../secrets';
 
-export const SESSION_COOKIE = 'latchkey_session';
 export const CSRF_COOKIE = 'csrftoken';
 export const CSRF_HEADER = 'x-csrftoken';
-
-/** One cookie's value from the Cookie header (RFC 6265 §5.4), or undefined. */
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq).trim() === name)
-      return pair
-        .slice(eq + 1)
-        .trim()
-        .replace(/^"(.*)"$/, '$1');
-  }
-  return undefined;
-}
 
 const NONCE_BYTES = 16;
 const TAG_BYTES = 16;

@@ -4,13 +4,14 @@
  * that, their first; pending memberships are not theirs yet and never chosen).
  */
 import { endSession, insertSession } from './sessions.store';
-import { csrfTokenFor, newSessionSecret } from './cookies';
-import type { Principal } from '../auth/principal';
+import type { Request } from 'express';
+import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, newSessionSecret } from './cookies';
+import { standing, type Principal } from '../auth/principal';
 import type { LoginThrottle } from './throttle';
 import type { Context } from '../context';
-import { AppError, permissionDenied } from '../errors';
-import { randomHex, randomToken, sha256Hex } from '../secrets';
-import { issueAccessToken } from '../tokens/tokens.service';
+import { fail } from '../errors';
+import { randomHex, randomToken, safeEqual, sha256Hex } from '../secrets';
+import { issueAccessToken } from '../tokens/access-token';
 import { hashPassword, verifyPassword } from '../users/passwords';
 import { findAccessTokenTtl, findUserByEmail } from '../users/users.store';
 
@@ -24,8 +25,6 @@ const dummyHash = (rounds: number) => {
   if (!hash) dummyHashes.set(rounds, (hash = hashPassword(randomToken(16), rounds)));
   return hash;
 };
-
-const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'Invalid email or password.');
 
 export interface LoggedIn {
   readonly access: string;
@@ -50,10 +49,10 @@ export async function login(
 ): Promise<LoggedIn> {
   const email = input.email.toLowerCase();
   const user = await throttle.guard(ctx, ip, email, () => verifyCredentials(ctx, email, input.password));
-  if (!user) throw invalidCredentials();
+  if (!user) throw fail('invalid_credentials');
   const membership =
     user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
-  if (!membership) throw permissionDenied('You are not a member of any organization.');
+  if (!membership) throw fail('permission_denied', { detail: 'You are not a member of any organization.' });
 
   const now = ctx.clock();
   const sid = randomHex(16);
@@ -108,4 +107,31 @@ export async function logout(ctx: Context, principal: Principal, ip: string | un
           }
         : undefined,
   );
+}
+
+const SESSION_VALUE = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/** The session cookie → its principal; unsafe methods also need the CSRF header. */
+export async function authenticateSession(ctx: Context, req: Request, value: string): Promise<Principal> {
+  const parts = SESSION_VALUE.exec(value);
+  // A cookie this deployment did not make costs no lookup.
+  const held =
+    parts && isOurSessionSecret(ctx.tags, parts[1]!, parts[2]!) ? await ctx.state.session(parts[1]!) : undefined;
+  const row = held?.credential;
+  if (!row || !safeEqual(row.tokenHash, sha256Hex(parts![2]!)) || row.ended || row.expiresAt <= ctx.clock())
+    throw fail('session_ended');
+  if (!SAFE_METHODS.has(req.method)) {
+    const header = req.get(CSRF_HEADER);
+    if (!header || !safeEqual(header, csrfTokenFor(parts![2]!))) throw fail('csrf_failed');
+  }
+  const { role, user } = standing(held.holder, 'session', undefined, () => fail('session_ended'));
+  return {
+    userId: row.userId,
+    organizationId: row.organizationId,
+    role,
+    user,
+    credential: { kind: 'session', sid: parts![1]! },
+  };
 }

@@ -10,7 +10,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { Context } from '../context';
-import { AppError } from '../errors';
+import { fail } from '../errors';
 import { sha256Hex } from '../secrets';
 import { countFailure, deleteExpired, readCounters, type CounterRow } from './throttle.store';
 
@@ -54,7 +54,8 @@ interface Counter {
 }
 
 const tooManyFailures = (wait: number) =>
-  new AppError(429, 'rate_limited', `Too many failed login attempts; try again in ${wait} seconds.`, {
+  fail('rate_limited', {
+    detail: `Too many failed login attempts; try again in ${wait} seconds.`,
     headers: { 'Retry-After': String(wait) },
   });
 

@@ -3,12 +3,12 @@
  * asked about; the answer is `{"active": false}` for anything not currently good for
  * authentication, and for tokens of an organization other than the caller's.
  */
-import { authenticateBearer } from '../auth/authenticate';
+import { looksLikeJwt } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import type { Context } from '../context';
 import { AppError } from '../errors';
-import { authenticateLegacy } from '../legacy/legacy.service';
-import { decodeUnverified, looksLikeJwt } from './jwt';
+import { authenticateBearer } from './access-token';
+import { decodeUnverified } from './jwt';
 import { checkPat } from './tokens.service';
 
 export type Introspection =
@@ -38,7 +38,7 @@ async function resolve(
   { principal: Principal; kind: 'access' | 'refresh' | 'legacy'; claims: Record<string, unknown> } | undefined
 > {
   try {
-    if (!looksLikeJwt(token)) return { principal: await authenticateLegacy(ctx, token), kind: 'legacy', claims: {} };
+    if (!looksLikeJwt(token)) return { principal: await ctx.verifiers.legacy(ctx, token), kind: 'legacy', claims: {} };
     const claims = decodeUnverified(token)?.payload ?? {};
     if (claims.token_type === 'refresh') {
       const { pat, role, user } = await checkPat(ctx, token, undefined);
@@ -48,7 +48,6 @@ async function resolve(
         role,
         user,
         credential: { kind: 'pat_access', pat: String(claims.jti) },
-        scheme: 'Bearer',
       };
       return { principal, kind: 'refresh', claims };
     }

@@ -11,7 +11,7 @@
 import { createHmac, sign as cryptoSign } from 'node:crypto';
 import { compactVerify } from 'jose';
 import type { JwtAlgorithm } from '../config';
-import { AppError, type ErrorCode } from '../errors';
+import { fail } from '../errors';
 import type { Role } from '../generated/prisma/client';
 import type { KeyRing, Signer } from '../keys/keyring';
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_LEEWAY_SECONDS } from '../limits';
@@ -48,22 +48,6 @@ export interface JwtHeader {
   readonly typ: 'JWT' | 'at+jwt';
   readonly kid: string;
 }
-
-export const TOKEN_DETAIL = {
-  token_malformed: 'Token is invalid',
-  token_invalid: 'Token is invalid',
-  token_wrong_type: 'Token has wrong type',
-  token_expired: 'Token is expired',
-} as const;
-
-/** A 401 for a token that failed a check; the challenge is RFC 6750's invalid_token. */
-export function tokenError(code: ErrorCode, detail: string): AppError {
-  return new AppError(401, code, detail, {
-    challenge: { scheme: 'Bearer', error: 'invalid_token', description: detail },
-  });
-}
-
-const fail = (code: keyof typeof TOKEN_DETAIL) => tokenError(code, TOKEN_DETAIL[code]);
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);

@@ -2,25 +2,16 @@
  * Personal access tokens and the access tokens derived from them: issue, refresh, rotate,
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
-import { forbidden, standing, type Principal } from '../auth/principal';
+import { refuse, standing, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
 import type { PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
-import { AppError, notFound, validationError } from '../errors';
+import { fail } from '../errors';
 import type { Db } from '../db/handle';
 import { findKeyAlgorithms } from '../keys/keys.store';
 import { lockMembership } from '../auth/membership.store';
-import { randomHex } from '../secrets';
-import {
-  decodeUnverified,
-  patSigningInput,
-  sign,
-  tokenError,
-  verifyPat,
-  type AccessClaims,
-  type PatClaims,
-  type VerifyOptions,
-} from './jwt';
+import { issueAccessToken, newJti, verifyOptions } from './access-token';
+import { decodeUnverified, patSigningInput, sign, verifyPat, type PatClaims } from './jwt';
 import {
   countLivePats,
   findOrganizationPolicy,
@@ -34,17 +25,6 @@ import {
 } from './tokens.store';
 
 const DAY_SECONDS = 86_400;
-
-/** 128 random bits as 32 lowercase hex characters: the jti of every token we issue. */
-export const newJti = () => randomHex(16);
-
-export const verifyOptions = (ctx: Context): VerifyOptions => ({
-  keys: ctx.keys,
-  issuer: ctx.config.issuer,
-  audience: ctx.config.jwt.audience,
-  leewaySeconds: ctx.config.jwt.leewaySeconds,
-  now: epochSeconds(ctx),
-});
 
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 
@@ -62,45 +42,6 @@ function patClaims(
     org_id: row.organizationId,
     iss: ctx.config.issuer,
   };
-}
-
-function tokensDisabled(principal: Principal): AppError {
-  const detail = 'Personal access tokens are disabled for this organization.';
-  return new AppError(
-    403,
-    'token_type_disabled',
-    detail,
-    principal.scheme === 'Bearer'
-      ? { challenge: { scheme: 'Bearer', error: 'insufficient_scope', description: detail } }
-      : {},
-  );
-}
-
-export interface AccessTokenSubject {
-  readonly userId: number;
-  readonly organizationId: number;
-  readonly role: Role;
-  readonly ttlSeconds: number;
-  readonly source: { readonly pat: string } | { readonly sid: string };
-}
-
-/** Signs an access token (RFC 9068 shape plus Label Studio's claims) with the current key. */
-export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): string {
-  const iat = epochSeconds(ctx);
-  const claims: AccessClaims = {
-    token_type: 'access',
-    exp: iat + subject.ttlSeconds,
-    iat,
-    jti: newJti(),
-    iss: ctx.config.issuer,
-    aud: ctx.config.jwt.audience,
-    sub: String(subject.userId),
-    user_id: String(subject.userId),
-    org_id: subject.organizationId,
-    role: subject.role,
-    ...subject.source,
-  };
-  return sign(ctx.keys.signer(), claims);
 }
 
 interface Actor {
@@ -171,12 +112,12 @@ export async function checkPat(
   const held = await ctx.state.pat(claims.jti);
   const pat = held?.credential;
   if (!pat || String(pat.userId) !== claims.user_id || pat.organizationId !== claims.org_id)
-    throw tokenError('token_invalid', 'Token is invalid');
+    throw fail('token_invalid');
   if (pat.revokedReason) {
     if (presented) await refuseRevoked(ctx, pat, { actorUserId: pat.userId, ip: presented.ip });
-    throw tokenError('token_blacklisted', 'Token is blacklisted');
+    throw fail('token_blacklisted');
   }
-  const { role, user } = standing(held.holder, 'pat', pat.role, tokenError);
+  const { role, user } = standing(held.holder, 'pat', pat.role, refuse);
   return { claims, pat, role, user, accessTokenTtlSeconds: held.holder.policy!.accessTokenTtlSeconds };
 }
 
@@ -249,31 +190,31 @@ export async function createPat(
   ip: string | undefined,
 ): Promise<IssuedPat> {
   const policy = await findOrganizationPolicy(ctx.db, principal.organizationId);
-  if (!policy) throw notFound();
-  if (!policy.apiTokensEnabled) throw tokensDisabled(principal);
+  if (!policy) throw fail('not_found');
+  if (!policy.apiTokensEnabled) throw fail('token_creation_disabled');
   const ttlDays = input.expiresInDays ?? policy.apiTokenTtlDays;
   if (ttlDays > policy.apiTokenTtlDays) {
-    throw validationError({
-      expires_in_days: [
-        `Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`,
-      ],
+    throw fail('validation_error', {
+      fields: {
+        expires_in_days: [
+          `Ensure this value is less than or equal to ${policy.apiTokenTtlDays} (the organization's api_token_ttl_days).`,
+        ],
+      },
     });
   }
   const role = input.role ?? principal.role;
   if (!atLeast(principal.role, role))
-    throw forbidden(principal, `A token's role cannot be above your own role (${principal.role}).`);
+    throw fail('permission_denied', { detail: `A token's role cannot be above your own role (${principal.role}).` });
   const now = new Date(ctx.clock());
   return ctx.change(
     async (tx) => {
       if (!(await lockMembership(tx, principal.userId, principal.organizationId)))
-        throw forbidden(principal, 'You are not a member of this organization.');
+        throw fail('permission_denied', { detail: 'You are not a member of this organization.' });
       const live = await countLivePats(tx, principal.userId, principal.organizationId, now);
       if (live >= ctx.config.patLimit) {
-        throw new AppError(
-          409,
-          'token_limit_reached',
-          `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
-        );
+        throw fail('token_limit_reached', {
+          detail: `You already have ${live} personal access tokens in this organization, the limit; delete one first.`,
+        });
       }
       return mintPat(ctx, tx, {
         name: input.name,
@@ -330,7 +271,7 @@ function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: stri
   );
 }
 
-const blacklistMiss = () => new AppError(404, 'not_found', 'Token is invalid or already blacklisted.');
+const blacklistMiss = () => fail('not_found', { detail: 'Token is invalid or already blacklisted.' });
 
 /**
  * `POST /api/token/blacklist/`. A full PAT revokes itself (holding it is the authority; its
@@ -364,11 +305,15 @@ export async function blacklist(
 /** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
 export async function deletePat(ctx: Context, principal: Principal, id: number, ip: string | undefined): Promise<void> {
   const pat = await findPatById(ctx.db, id);
-  if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw notFound();
-  if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw notFound();
+  if (!pat || pat.revokedAt || !mayManage(principal, pat)) throw fail('not_found');
+  if (!(await revokeOne(ctx, pat, { actorUserId: principal.userId, ip }, 'delete'))) throw fail('not_found');
 }
 
-const invalidRefresh = () => validationError({ non_field_errors: ['Invalid refresh token'] }, 'Invalid refresh token');
+const invalidRefresh = () =>
+  fail('validation_error', {
+    detail: 'Invalid refresh token',
+    fields: { non_field_errors: ['Invalid refresh token'] },
+  });
 
 /**
  * `POST /api/token/rotate/`: revokes the PAT and issues its successor in the same family, with
@@ -385,9 +330,9 @@ export async function rotate(
   const claims = await verifyPat(value, verifyOptions(ctx)).catch(() => undefined);
   const pat = claims && (await findPatByJti(ctx.db, claims.jti));
   if (!pat) throw invalidRefresh();
-  if (!mayManage(principal, pat)) throw notFound();
+  if (!mayManage(principal, pat)) throw fail('not_found');
   const held = await ctx.state.pat(pat.jti);
-  if (held && !held.holder.policy?.apiTokensEnabled) throw tokensDisabled(principal);
+  if (held && !held.holder.policy?.apiTokensEnabled) throw fail('token_creation_disabled');
   const who = { actorUserId: principal.userId, ip };
   if (pat.revokedAt) {
     await refuseRevoked(ctx, pat, who);

@@ -2,7 +2,7 @@ import express from 'express';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { readMigrations } from '../../src/db/migrator';
-import { AppError, sendError, toAppError } from '../../src/errors';
+import { fail, sendError, toAppError } from '../../src/errors';
 import { requestContext } from '../../src/http/request-context';
 import { captureLogs, startTestApp, testConfig, type TestApp } from '../support/app';
 
@@ -220,21 +220,18 @@ describe('the error serializer', () => {
   app.get('/throw/:kind', (req) => {
     switch (req.params.kind) {
       case 'anonymous':
-        throw new AppError(401, 'not_authenticated', 'Authentication credentials were not provided.');
+        throw fail('not_authenticated');
       case 'bad-bearer':
-        throw new AppError(401, 'token_expired', 'Token is expired', {
-          challenge: { scheme: 'Bearer', error: 'invalid_token', description: 'Token is "expired"' },
-        });
+        throw fail('token_expired', { detail: 'Token is "expired"' });
       case 'bad-legacy':
-        throw new AppError(401, 'token_invalid', 'Invalid token.', { challenge: { scheme: 'Token' } });
+        // As the resolver notes a legacy token (`Authorization: Token ...`) before checking it.
+        req.credentialScheme = 'Token';
+        throw fail('token_invalid', { detail: 'Invalid token.' });
       case 'scope':
-        throw new AppError(403, 'permission_denied', 'You do not have permission to perform this action.', {
-          challenge: { scheme: 'Bearer', error: 'insufficient_scope' },
-        });
+        req.credentialScheme = 'Bearer';
+        throw fail('permission_denied');
       case 'fields':
-        throw new AppError(400, 'validation_error', 'Validation error', {
-          fields: { refresh: ['This field is required.'] },
-        });
+        throw fail('validation_error', { fields: { refresh: ['This field is required.'] } });
       default:
         throw new Error('database password is hunter2');
     }
