@@ -18,6 +18,9 @@ import {
   type ErrorCode,
 } from '../src/errors';
 import { Tagger } from '../src/secrets';
+import { authenticateLegacy } from '../src/legacy/legacy.service';
+import { authenticateSession } from '../src/sessions/sessions.service';
+import { authenticateBearer } from '../src/tokens/access-token';
 
 const CODES = Object.keys(ERRORS) as ErrorCode[];
 const CREDENTIALS: (CredentialScheme | undefined)[] = [undefined, 'Bearer', 'Token', 'Session'];
@@ -88,11 +91,13 @@ describe('challenges', () => {
 });
 
 describe('the scheme follows the credential the request presented', () => {
-  /** Every refusal below comes before any lookup: the context has the tag key, and nothing else may be read. */
+  /** Every refusal below comes before any lookup: the context has the tag key and the verifiers, and nothing else may be read. */
   const tags = new Tagger('a test secret key of at least thirty-two characters');
+  const verifiers = { access: authenticateBearer, legacy: authenticateLegacy, session: authenticateSession };
   const untouchable = new Proxy({} as Context, {
     get: (_target, name) => {
       if (name === 'tags') return tags;
+      if (name === 'verifiers') return verifiers;
       throw new Error(`the context was read (${String(name)})`);
     },
   });

@@ -9,7 +9,17 @@ import { iso, noStore } from '../http/responses';
 import { route } from '../http/routing';
 import { choice, idParam, integer, parseBody, text } from '../http/validate';
 import { introspect } from './introspection.service';
-import { blacklist, createPat, deletePat, listPats, refresh, rotate } from './tokens.service';
+import {
+  createPat,
+  deletePat,
+  isFullToken,
+  listedJti,
+  listPats,
+  refresh,
+  revokeHeldPat,
+  revokeListedPat,
+  rotate,
+} from './tokens.service';
 
 /** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
 const refreshBody = z.object({ refresh: text() });
@@ -43,7 +53,11 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
     post: async (req, res) => {
       const { refresh: value } = parseBody(refreshBody, req.body);
       const ctx = context();
-      await blacklist(ctx, value, () => authenticate(ctx, req), req.ip);
+      if (isFullToken(value)) await revokeHeldPat(ctx, value, req.ip);
+      else {
+        const jti = listedJti(value);
+        await revokeListedPat(ctx, await authenticate(ctx, req), jti, req.ip);
+      }
       res.status(204).end();
     },
   });

@@ -274,32 +274,34 @@ function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: stri
 const blacklistMiss = () => fail('not_found', { detail: 'Token is invalid or already blacklisted.' });
 
 /**
- * `POST /api/token/blacklist/`. A full PAT revokes itself (holding it is the authority; its
- * signature must verify). The listed `header.payload` form names a PAT without proving
- * possession, so it needs a caller who owns the PAT or administers its organization.
+ * `POST /api/token/blacklist/` with a full PAT: it revokes itself (holding it is the authority;
+ * its signature must verify, its expiry need not).
  */
-export async function blacklist(
-  ctx: Context,
-  value: string,
-  principal: () => Promise<Principal>,
-  ip: string | undefined,
-): Promise<void> {
-  let pat: PersonalAccessToken | null;
-  let actorUserId: number | null;
-  if (value.split('.').length === 3) {
-    const claims = await verifyPat(value, verifyOptions(ctx), { checkExpiry: false }).catch(() => undefined);
-    if (!claims) throw blacklistMiss();
-    pat = await findPatByJti(ctx.db, claims.jti);
-    actorUserId = pat?.userId ?? null;
-  } else {
-    const jti = decodeUnverified(value, 2)?.payload.jti;
-    if (typeof jti !== 'string') throw blacklistMiss();
-    const caller = await principal();
-    pat = await findPatByJti(ctx.db, jti);
-    if (pat && !mayManage(caller, pat)) pat = null;
-    actorUserId = caller.userId;
-  }
-  if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId, ip }, 'blacklist'))) throw blacklistMiss();
+export async function revokeHeldPat(ctx: Context, value: string, ip: string | undefined): Promise<void> {
+  const claims = await verifyPat(value, verifyOptions(ctx), { checkExpiry: false }).catch(() => undefined);
+  const pat = claims && (await findPatByJti(ctx.db, claims.jti));
+  if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId: pat.userId, ip }, 'blacklist')))
+    throw blacklistMiss();
+}
+
+/** True for a full PAT; false for the listed `header.payload` form (or anything else). */
+export const isFullToken = (value: string) => value.split('.').length === 3;
+
+/** The jti a listed `header.payload` names; 404 when it names none (before any authentication). */
+export function listedJti(value: string): string {
+  const jti = decodeUnverified(value, 2)?.payload.jti;
+  if (typeof jti !== 'string') throw blacklistMiss();
+  return jti;
+}
+
+/**
+ * `POST /api/token/blacklist/` with the listed form: it names a PAT without proving possession,
+ * so the caller must own the PAT or administer its organization.
+ */
+export async function revokeListedPat(ctx: Context, caller: Principal, jti: string, ip: string | undefined) {
+  const pat = await findPatByJti(ctx.db, jti);
+  if (!pat || !mayManage(caller, pat) || pat.revokedAt) throw blacklistMiss();
+  if (!(await revokeOne(ctx, pat, { actorUserId: caller.userId, ip }, 'blacklist'))) throw blacklistMiss();
 }
 
 /** `DELETE /api/token/{id}/` (Labelbox-style): the owner, or an administrator of its organization. */
