@@ -27,7 +27,6 @@ const shared = {
   // becomes require(): jest's sandbox runs import() only under --experimental-vm-modules.
   // jose is ESM-only, so it is transformed too.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  testTimeout: 30_000,
 };
 
 /** @type {import('jest').Config} */
@@ -54,5 +53,7 @@ module.exports = {
   ],
   // The slow tier first, so that no long process test starts last (see the sequencer).
   testSequencer: '<rootDir>/tests/support/sequencer.js',
+  // Here, not in the projects: jest-circus reads the timeout from the global config only.
+  testTimeout: 30_000,
   maxWorkers: 2,
 };
