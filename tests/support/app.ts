@@ -13,7 +13,11 @@ import type { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
 import { createTestDatabase, type TestDatabase } from './db';
+import { frozenClock, type FrozenClock } from './clock';
 import { startProxy, type CuttableProxy } from './proxy';
+
+// Exported here too, as before; unit tests import ./clock, which loads neither the app nor a database.
+export { frozenClock, type FrozenClock };
 
 /** Every log line written, raw (as it would reach stdout). */
 export interface LogSink {
@@ -52,22 +56,6 @@ export interface TestApp {
   readonly proxy: CuttableProxy | undefined;
   readonly feedProxy: CuttableProxy | undefined;
   close(): Promise<void>;
-}
-
-/** A clock that moves only when told to. */
-export interface FrozenClock {
-  (): number;
-  /** Moves the clock forward. */
-  advance(seconds: number): void;
-  set(ms: number): void;
-}
-
-export function frozenClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)): FrozenClock {
-  let now = start;
-  return Object.assign(() => now, {
-    advance: (seconds: number) => void (now += seconds * 1000),
-    set: (ms: number) => void (now = ms),
-  });
 }
 
 export interface TestAppOptions {

@@ -5,8 +5,8 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { requireAuth } from '../src/auth/authenticate';
-import type { Context } from '../src/context';
+import { requireAuth } from '../../src/auth/authenticate';
+import type { Context } from '../../src/context';
 import {
   challengeFor,
   ERRORS,
@@ -16,11 +16,11 @@ import {
   wireCode,
   type CredentialScheme,
   type ErrorCode,
-} from '../src/errors';
-import { Tagger } from '../src/secrets';
-import { authenticateLegacy } from '../src/legacy/legacy.service';
-import { authenticateSession } from '../src/sessions/sessions.service';
-import { authenticateBearer } from '../src/tokens/access-token';
+} from '../../src/errors';
+import { Tagger } from '../../src/secrets';
+import { authenticateLegacy } from '../../src/legacy/legacy.service';
+import { authenticateSession } from '../../src/sessions/sessions.service';
+import { authenticateBearer } from '../../src/tokens/access-token';
 
 const CODES = Object.keys(ERRORS) as ErrorCode[];
 const CREDENTIALS: (CredentialScheme | undefined)[] = [undefined, 'Bearer', 'Token', 'Session'];

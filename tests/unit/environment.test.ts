@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { defaultOf, ENV_EXAMPLE, README, renderEnvExample, renderReadme } from '../scripts/settings-docs';
-import { loadConfig } from '../src/config';
-import { VARIABLES, type Variable } from '../src/environment';
+import { defaultOf, ENV_EXAMPLE, README, renderEnvExample, renderReadme } from '../../scripts/settings-docs';
+import { loadConfig } from '../../src/config';
+import { VARIABLES, type Variable } from '../../src/environment';
 
 const declared: [string, Variable][] = Object.entries(VARIABLES);
 

@@ -1,0 +1,32 @@
+/**
+ * Which tier (jest project) a test file belongs to; jest.config.js builds its projects from
+ * this, and tests/unit/tiers.test.ts checks every file against it.
+ *
+ *   unit         pure rules, no database, no global setup: seconds (`npm run test:unit`)
+ *   process      runs the built server or CLI (dist/, built by `pretest`) as child processes
+ *   integration  everything else: createApp() in-process, against a clone of the template database
+ */
+'use strict';
+
+const UNIT = ['tests/unit/'];
+/** Folders (ending in /) and files whose tests spawn `dist/main.js` or `bin/latchkey.js`. */
+const PROCESS = [
+  'tests/cli/',
+  'tests/multi/',
+  'tests/scale/',
+  'tests/auth/nginx.test.ts',
+  'tests/server/drain.test.ts',
+  // Mostly in-process, but it also drives `latchkey settings` through the built CLI.
+  'tests/orgs/settings.test.ts',
+];
+
+const covers = (entries, file) =>
+  entries.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
+
+/** The tier of a test file, given relative to the repository root with forward slashes. */
+function tierOf(file) {
+  if (covers(UNIT, file)) return 'unit';
+  return covers(PROCESS, file) ? 'process' : 'integration';
+}
+
+module.exports = { UNIT, PROCESS, tierOf };
