@@ -163,7 +163,7 @@ export class KeyRing {
 
   /**
    * Remembers a verified token; the least recently used go first when full. A signature does not
-   * expire (its key's retirement clears them all), and an expired token, no longer used, is soon
+   * expire (a key's retirement clears the cache), and an expired token, no longer used, is soon
    * the least recently used.
    */
   remember(token: string, value: object): void {
