@@ -76,7 +76,7 @@ export class KeyRing {
   #jwks: { keys: JsonWebKey[] } = { keys: [] };
   #lastReload = 0;
   #reloading: Promise<void> | undefined;
-  readonly #verified: LRUCache<string, { readonly value: unknown; readonly until: number }>;
+  readonly #verified: LRUCache<string, object>;
 
   private constructor(private readonly options: KeyRingOptions) {
     this.#verified = new LRUCache({ max: options.verifiedCacheSize ?? 20_000 });
@@ -154,20 +154,19 @@ export class KeyRing {
 
   /**
    * A token whose signature already verified, so a token used many times costs one signature
-   * check. Only the signature is remembered: every claim is checked on every use.
+   * check. Only the signature is remembered: every claim, `exp` included, is checked on every use.
    */
-  recall<T>(token: string): T | undefined {
-    const entry = this.#verified.get(token);
-    if (!entry) return undefined;
-    if (entry.until > Date.now()) return entry.value as T;
-    this.#verified.delete(token);
-    return undefined;
+  recall<T extends object>(token: string): T | undefined {
+    return this.#verified.get(token) as T | undefined;
   }
 
-  /** Remembers a verified token until `until` (ms since the epoch); the least recently used go first when full. */
-  remember(token: string, value: unknown, until: number): void {
-    if (until <= Date.now()) return;
-    this.#verified.set(token, { value, until });
+  /**
+   * Remembers a verified token; the least recently used go first when full. A signature does not
+   * expire (a key's retirement clears the cache), and an expired token, no longer used, is soon
+   * the least recently used.
+   */
+  remember(token: string, value: object): void {
+    this.#verified.set(token, value);
   }
 
   /** RFC 7517 JWK Set of every key that verifies (none under HS256: it has no public half). */

@@ -6,15 +6,17 @@
  *   access         header typ "at+jwt", token_type "access",  aud = our audience (RFC 9068)
  *
  * Checks run in a fixed order, each failing with its own code: shape → signature (the key
- * `kid` names, under that key's pinned algorithm) → type → iss/aud → exp (with leeway).
+ * `kid` names, under that key's pinned algorithm) → type → iss/aud and the claims' shape → exp
+ * (with leeway). jose makes the signature, typ, iss, aud, nbf, exp and iat checks; by hand are
+ * only what it cannot know: token_type, the jti and our other claims, and that a PAT has no aud.
  */
 import { createHmac, sign as cryptoSign } from 'node:crypto';
-import { compactVerify } from 'jose';
+import { compactVerify, errors, UnsecuredJWT, type JWTClaimVerificationOptions } from 'jose';
 import type { JwtAlgorithm } from '../config';
 import { fail } from '../errors';
 import type { Role } from '../generated/prisma/client';
 import type { KeyRing, Signer } from '../keys/keyring';
-import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_LEEWAY_SECONDS } from '../limits';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../limits';
 
 export interface PatClaims {
   readonly token_type: 'refresh';
@@ -50,7 +52,6 @@ export interface JwtHeader {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
-const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 /** Far above any token we issue; keeps hostile input cheap to refuse. */
 const MAX_TOKEN_LENGTH = 8192;
 
@@ -89,27 +90,71 @@ export function decodeUnverified(token: unknown, parts: 2 | 3 = 3): Decoded | un
   return { header, payload };
 }
 
-/** Shape, then the signature under the pinned algorithm of the key `kid` names. */
-async function verifySignature(token: unknown, keys: KeyRing): Promise<Decoded> {
-  const known = typeof token === 'string' ? keys.recall<Decoded>(token) : undefined;
+/**
+ * A token whose signature verified: its header, and its claims under an unsecured header that
+ * carries nothing but the verified `typ`, as jose's UnsecuredJWT.decode takes them (see
+ * {@link verifyJwt}).
+ */
+interface Signed {
+  readonly header: Record<string, unknown>;
+  readonly claims: string;
+}
+
+/**
+ * Shape, then the signature under the pinned algorithm of the key `kid` names. Remembered: a
+ * signature does not expire, and the claims are checked again on every use.
+ */
+async function verifySignature(token: unknown, keys: KeyRing): Promise<Signed> {
+  const known = typeof token === 'string' ? keys.recall<Signed>(token) : undefined;
   if (known) return known;
   const decoded = decodeUnverified(token);
   if (!decoded) throw fail('token_malformed');
   const verifier = await keys.verifier(decoded.header.kid as string);
-  // `alg: none` and algorithm confusion end here: the header must name the key's own algorithm.
-  if (!verifier || decoded.header.alg !== verifier.alg) throw fail('token_invalid');
+  if (!verifier) throw fail('token_invalid');
   try {
+    // `alg: none` and algorithm confusion end here: only the key's own algorithm is allowed.
     await compactVerify(token as string, verifier.key, { algorithms: [verifier.alg] });
-  } catch {
-    throw fail('token_invalid');
+  } catch (error) {
+    if (error instanceof errors.JOSEError) throw fail('token_invalid');
+    throw error;
   }
-  if (isNumericDate(decoded.payload.exp))
-    keys.remember(
-      token as string,
-      decoded,
-      Math.min(decoded.payload.exp * 1000, Date.now() + 86_400_000) + MAX_LEEWAY_SECONDS * 1000,
-    );
-  return decoded;
+  const encodedPayload = (token as string).split('.')[1]!;
+  const signed = {
+    header: decoded.header,
+    claims: `${encodeSegment({ alg: 'none', typ: decoded.header.typ })}.${encodedPayload}.`,
+  };
+  keys.remember(token as string, signed);
+  return signed;
+}
+
+/**
+ * jose's verdict on the claims of a token whose signature verified, and the claim check they
+ * failed, if one did. jose stops at its first failure (typ, then presence, iss, aud, nbf, exp,
+ * iat); each caller ranks that failure among the checks only it can make, so that a token
+ * failing several is refused with the code of the first in our order.
+ */
+interface Verified {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
+  readonly refusal?: errors.JWTClaimValidationFailed | errors.JWTExpired;
+}
+
+/**
+ * The signature, then jose's claim checks. jose runs those only inside jwtVerify, which would
+ * verify the signature again (what the keyring's cache saves: some twenty times the cost of a
+ * remembered token's checks, see bench/jwt.js), and inside UnsecuredJWT.decode: so the verified
+ * claims go to the latter.
+ */
+async function verifyJwt(token: unknown, keys: KeyRing, options: JWTClaimVerificationOptions): Promise<Verified> {
+  const { header, claims } = await verifySignature(token, keys);
+  try {
+    return { header, payload: UnsecuredJWT.decode(claims, options).payload };
+  } catch (error) {
+    if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired)
+      return { header, payload: error.payload, refusal: error };
+    if (error instanceof errors.JOSEError) throw fail('token_invalid');
+    throw error;
+  }
 }
 
 export interface VerifyOptions {
@@ -121,15 +166,32 @@ export interface VerifyOptions {
   readonly now: number;
 }
 
-const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+/** What jose checks on a PAT; times against the injected clock, with the leeway. */
+const patChecks = (options: VerifyOptions): JWTClaimVerificationOptions => ({
+  typ: 'JWT',
+  issuer: options.issuer,
+  requiredClaims: ['exp', 'iat'],
+  clockTolerance: options.leewaySeconds,
+  currentDate: new Date(options.now * 1000),
+});
 
-function checkTimes(payload: Record<string, unknown>, options: VerifyOptions): void {
-  if (!isNumericDate(payload.exp) || !isNumericDate(payload.iat)) throw fail('token_invalid');
-  if (payload.nbf !== undefined && (!isNumericDate(payload.nbf) || payload.nbf > options.now + options.leewaySeconds))
-    throw fail('token_invalid');
-  // RFC 7519 §4.1.4: valid only before exp; leeway absorbs clock skew.
-  if (options.now >= payload.exp + options.leewaySeconds) throw fail('token_expired');
-}
+/** What jose checks on an access token; times against the injected clock, with the leeway. */
+const accessChecks = (options: VerifyOptions): JWTClaimVerificationOptions => ({
+  typ: 'at+jwt',
+  issuer: options.issuer,
+  audience: options.audience,
+  requiredClaims: ['exp', 'iat'],
+  clockTolerance: options.leewaySeconds,
+  currentDate: new Date(options.now * 1000),
+  // No access token outlives the longest TTL; this also refuses an iat in the future.
+  maxTokenAge: MAX_ACCESS_TOKEN_TTL_SECONDS,
+});
+
+const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isWrongType = (refusal: Verified['refusal']) => refusal?.claim === 'typ';
+/** Every failed claim check but expiry, which ranks last. */
+const isInvalid = (refusal: Verified['refusal']) => refusal instanceof errors.JWTClaimValidationFailed;
+const isExpired = (refusal: Verified['refusal']) => refusal instanceof errors.JWTExpired;
 
 const PAT_JTI = /^[0-9a-f]{32}$/;
 
@@ -142,9 +204,9 @@ export async function verifyPat(
   options: VerifyOptions,
   { checkExpiry = true } = {},
 ): Promise<PatClaims> {
-  const { header, payload } = await verifySignature(token, options.keys);
-  if (header.typ !== 'JWT' || payload.token_type !== 'refresh') throw fail('token_wrong_type');
-  if (payload.iss !== options.issuer || payload.aud !== undefined) throw fail('token_invalid');
+  const { payload, refusal } = await verifyJwt(token, options.keys, patChecks(options));
+  if (payload.token_type !== 'refresh' || isWrongType(refusal)) throw fail('token_wrong_type');
+  if (isInvalid(refusal) || payload.aud !== undefined) throw fail('token_invalid');
   if (
     !isString(payload.jti) ||
     !PAT_JTI.test(payload.jti) ||
@@ -152,7 +214,7 @@ export async function verifyPat(
     !Number.isSafeInteger(payload.org_id)
   )
     throw fail('token_invalid');
-  if (checkExpiry) checkTimes(payload, options);
+  if (checkExpiry && isExpired(refusal)) throw fail('token_expired');
   return payload as unknown as PatClaims;
 }
 
@@ -164,10 +226,10 @@ export type BearerCheck = { kind: 'access'; claims: AccessClaims } | { kind: 'pa
  * "exchange it at /api/token/refresh" instead of a bare "invalid".
  */
 export async function verifyAccess(token: unknown, options: VerifyOptions): Promise<BearerCheck> {
-  const { header, payload } = await verifySignature(token, options.keys);
+  const { header, payload, refusal } = await verifyJwt(token, options.keys, accessChecks(options));
   if (header.typ === 'JWT' && payload.token_type === 'refresh') return { kind: 'pat' };
-  if (header.typ !== 'at+jwt' || payload.token_type !== 'access') throw fail('token_wrong_type');
-  if (payload.iss !== options.issuer || payload.aud !== options.audience) throw fail('token_invalid');
+  if (payload.token_type !== 'access' || isWrongType(refusal)) throw fail('token_wrong_type');
+  if (isInvalid(refusal)) throw fail('token_invalid');
   if (
     !isString(payload.jti) ||
     !isString(payload.user_id) ||
@@ -176,12 +238,11 @@ export async function verifyAccess(token: unknown, options: VerifyOptions): Prom
   )
     throw fail('token_invalid');
   if (!isString(payload.pat) === !isString(payload.sid)) throw fail('token_invalid');
-  checkTimes(payload, options);
-  // Defence in depth, for a token we would never have signed: issued in the future, or living
-  // longer than any organization may let an access token live.
+  if (isExpired(refusal)) throw fail('token_expired');
+  // Defence in depth, for a token we would never have signed: one claiming to live longer than
+  // any organization may let an access token live.
   const { iat, exp } = payload as { iat: number; exp: number };
-  if (iat > options.now + options.leewaySeconds || exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS + options.leewaySeconds)
-    throw fail('token_invalid');
+  if (exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS + options.leewaySeconds) throw fail('token_invalid');
   return { kind: 'access', claims: payload as unknown as AccessClaims };
 }
 
