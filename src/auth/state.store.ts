@@ -94,3 +94,21 @@ export async function readUser(db: Db, id: number): Promise<UserRow | undefined>
 export async function notify(db: Db, channel: string, payload: string): Promise<void> {
   await prismaOf(db).$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
 }
+
+/** What the authentication state reads (the stores above; a unit test passes its own). */
+export interface StateReads {
+  pat(jti: string): Promise<PatRow | undefined>;
+  session(id: string): Promise<SessionRow | undefined>;
+  legacy(tokenHash: string): Promise<LegacyRow | undefined>;
+  user(id: number): Promise<UserRow | undefined>;
+  /** Sends `payload` on `channel` (the sync marker). */
+  notify(channel: string, payload: string): Promise<void>;
+}
+
+export const storeReads = (db: Db): StateReads => ({
+  pat: (jti) => readPat(db, jti),
+  session: (id) => readSession(db, id),
+  legacy: (tokenHash) => readLiveLegacy(db, tokenHash),
+  user: (id) => readUser(db, id),
+  notify: (channel, payload) => notify(db, channel, payload),
+});

@@ -16,23 +16,12 @@
 import { LRUCache } from 'lru-cache';
 import { CHANNEL, listenExternal, listenPooled, type Change, type ChangeFeedHandlers } from '../db/change-feed';
 import type { Database } from '../db/database';
-import type { Db } from '../db/handle';
 import type { KeyRing } from '../keys/keyring';
 import type { Logger } from '../logger';
 import type { RevocationReason } from '../generated/prisma/client';
 import { randomHex } from '../secrets';
 import type { Role } from './roles';
-import {
-  readLiveLegacy,
-  readPat,
-  readSession,
-  readUser,
-  type LegacyRow,
-  type PatRow,
-  type SessionRow,
-  type UserRow,
-  notify,
-} from './state.store';
+import { storeReads, type LegacyRow, type PatRow, type SessionRow, type StateReads, type UserRow } from './state.store';
 
 export interface OrgPolicy {
   readonly apiTokensEnabled: boolean;
@@ -169,7 +158,7 @@ export class AuthState {
   #onStall: (reason: string) => void = () => undefined;
 
   constructor(
-    private readonly db: Db,
+    private readonly reads: StateReads,
     max: number,
   ) {
     this.#caches = {
@@ -246,7 +235,7 @@ export class AuthState {
     try {
       // A marker that cannot be sent says something of the pool, not of the feed (its heartbeat watches that).
       const marker = JSON.stringify({ table: SYNC_TABLE, op: 'SYNC', row: { id } });
-      const sent = await notify(this.db, CHANNEL, marker).then(
+      const sent = await this.reads.notify(CHANNEL, marker).then(
         () => true,
         () => false,
       );
@@ -268,7 +257,7 @@ export class AuthState {
     return this.#held(
       'personal_access_tokens',
       jti,
-      () => readPat(this.db, jti),
+      () => this.reads.pat(jti),
       (row) => ({
         id: row.id,
         userId: row.user_id,
@@ -285,7 +274,7 @@ export class AuthState {
     return this.#held(
       'sessions',
       id,
-      () => readSession(this.db, id),
+      () => this.reads.session(id),
       (row) => ({
         userId: row.user_id,
         organizationId: row.organization_id,
@@ -301,7 +290,7 @@ export class AuthState {
     return this.#held(
       'legacy_tokens',
       tokenHash,
-      () => readLiveLegacy(this.db, tokenHash),
+      () => this.reads.legacy(tokenHash),
       (row) => ({ id: row.id, userId: row.user_id, organizationId: row.organization_id }),
     );
   }
@@ -317,7 +306,7 @@ export class AuthState {
     const cached = this.#caches.users.get(key);
     if (cached) return cached;
     const ticket = this.#ticket();
-    const row = await readUser(this.db, id);
+    const row = await this.reads.user(id);
     if (!row) return undefined;
     const user = userRecord(row);
     this.#keep(ticket, 'users', key, user);
@@ -386,7 +375,7 @@ export async function openLiveState(options: {
   readonly signal?: AbortSignal;
 }): Promise<LiveState> {
   const { database, keys, logger } = options;
-  const state = new AuthState(database.db, options.cacheSize);
+  const state = new AuthState(storeReads(database.db), options.cacheSize);
   let first: () => void;
   const listening = new Promise<void>((resolve) => (first = resolve));
   const handlers: ChangeFeedHandlers = {
