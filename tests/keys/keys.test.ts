@@ -19,7 +19,7 @@ describe('signing keys (ES256 default)', () => {
   afterAll(() => t.close());
 
   it('stores the private key only encrypted, bound to its kid', async () => {
-    const [row] = await t.database.prisma.signingKey.findMany();
+    const row = await t.database.prisma.signingKey.findUnique({ where: { kid: t.keys.signer().kid } });
     const sealed = Buffer.from(row!.privateKeyEncrypted);
     const pkcs8 = t.keys.signer().key.export({ format: 'der', type: 'pkcs8' });
     expect(sealed.includes(pkcs8.subarray(-32))).toBe(false);
@@ -93,6 +93,31 @@ describe('signing keys (ES256 default)', () => {
     }
   });
 
+  it('refuses to open keys under another LATCHKEY_SECRET_KEY', async () => {
+    await expect(
+      KeyRing.open({
+        db: t.database.db,
+        box: new SecretBox('x'.repeat(40)),
+        logger: t.logs.logger,
+        alg: 'ES256',
+      }),
+    ).rejects.toThrow(/LATCHKEY_SECRET_KEY/);
+  });
+});
+
+/**
+ * Rotation changes the signer and the JWKS every other test of an app sees, so each of these
+ * tests rotates in an app of its own, which starts with one signing key.
+ */
+describe('signing key rotation (ES256)', () => {
+  let t: TestApp;
+  let alice: Member;
+  beforeEach(async () => {
+    t = await startTestApp();
+    alice = await createMember(t);
+  });
+  afterEach(() => t.close());
+
   it('rotation keeps old PATs working, signs new tokens with the new key, and lists both in JWKS', async () => {
     const old = await createPat(t, alice);
     const oldKid = t.keys.signer().kid;
@@ -131,17 +156,6 @@ describe('signing keys (ES256 default)', () => {
     const kids = (await request(t.app).get('/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
     expect(kids).not.toContain(kid);
   });
-
-  it('refuses to open keys under another LATCHKEY_SECRET_KEY', async () => {
-    await expect(
-      KeyRing.open({
-        db: t.database.db,
-        box: new SecretBox('x'.repeat(40)),
-        logger: t.logs.logger,
-        alg: 'ES256',
-      }),
-    ).rejects.toThrow(/LATCHKEY_SECRET_KEY/);
-  });
 });
 
 describe.each([
@@ -166,12 +180,13 @@ describe.each([
   });
 });
 
+/** An app per test: switching the algorithm changes the signer the other test would see. */
 describe('LATCHKEY_JWT_ALG=HS256', () => {
   let t: TestApp;
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await startTestApp({ env: { LATCHKEY_JWT_ALG: 'HS256' } });
   });
-  afterAll(() => t.close());
+  afterEach(() => t.close());
 
   it('works end to end and publishes no keys', async () => {
     const member = await createMember(t);

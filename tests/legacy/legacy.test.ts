@@ -34,18 +34,20 @@ const queriesDuring = (fn: () => Promise<unknown>) => countQueries(t.database, f
 
 describe('legacy tokens', () => {
   it('is shown once, prefixed and checksummed; the database holds only its SHA-256', async () => {
+    // A member of its own, who has had no token yet (the owner's is reset by other tests).
+    const member = await createMember(t, { organizationId: owner.organizationId, role: 'annotator' });
     expect(
       (
         await request(t.app)
           .get('/api/current-user/token')
-          .set(await as(owner))
+          .set(await as(member))
       ).body,
     ).toMatchObject({ hint: null, created_at: null });
-    const token = await reset(owner);
+    const token = await reset(member);
     expect(token).toMatch(/^lkt_[0-9A-Za-z]{36}$/);
     const shown = await request(t.app)
       .get('/api/current-user/token')
-      .set(await as(owner));
+      .set(await as(member));
     expect(shown.body).toEqual({
       detail: expect.stringContaining('shown only when created'),
       hint: `lkt_…${token.slice(-4)}`,

@@ -8,6 +8,7 @@ import {
   loginAccess,
   PASSWORD,
   refreshAccess,
+  withOrganization,
   type Member,
 } from '../support/factories';
 
@@ -31,7 +32,9 @@ const orgPath = (m: Member, rest: string) => `/api/organizations/${m.organizatio
 
 describe('organizations', () => {
   it('POST creates one the caller owns; their active organization does not change; GET lists memberships', async () => {
-    const headers = await as(manager);
+    // A manager of its own: the shared one is invited elsewhere by another test.
+    const member = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
+    const headers = await as(member);
     const created = await request(t.app).post('/api/organizations').set(headers).send({ title: 'Side project' });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: expect.any(Number), title: 'Side project', created_at: expect.any(String) });
@@ -107,6 +110,8 @@ describe('memberships', () => {
   });
 
   it('adds a new user with a password (who can log in, active at once) and invites an existing user (pending), keeping theirs', async () => {
+    // The existing user is this test's own, so that the invitation shows in no other test.
+    const existingUser = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
     const headers = await as(admin);
     const res = await request(t.app)
       .post(orgPath(owner, 'memberships'))
@@ -130,24 +135,24 @@ describe('memberships', () => {
     const existing = await request(t.app)
       .post(`/api/organizations/${stranger.organizationId}/memberships`)
       .set(await as(stranger))
-      .send({ email: manager.email, role: 'annotator', password: 'ignored password' });
+      .send({ email: existingUser.email, role: 'annotator', password: 'ignored password' });
     expect(existing.status).toBe(201);
     expect(existing.body).toEqual({
-      user_id: manager.userId,
-      email: manager.email,
+      user_id: existingUser.userId,
+      email: existingUser.email,
       role: 'annotator',
       organization: stranger.organizationId,
       status: 'pending',
     });
     expect(
-      (await request(t.app).post('/api/auth/login').send({ email: manager.email, password: PASSWORD })).status,
+      (await request(t.app).post('/api/auth/login').send({ email: existingUser.email, password: PASSWORD })).status,
     ).toBe(200);
     expect(
       (
         await request(t.app)
           .post(orgPath(owner, 'memberships'))
           .set(headers)
-          .send({ email: manager.email, role: 'annotator' })
+          .send({ email: existingUser.email, role: 'annotator' })
       ).status,
     ).toBe(409);
     const noPassword = await request(t.app)
@@ -328,9 +333,37 @@ describe('the token inventory and the audit trail', () => {
   });
 
   it('pages the audit trail newest first, with who, what and from where', async () => {
+    // An organization of this test's own, whose trail holds only the events made here.
+    const boss = await createMember(t, { role: 'owner' });
+    const bossHeaders = await as(boss); // session.created
+    const pat = await createPat(t, boss); // pat.created
+    await request(t.app).delete(`/api/token/${pat.id}`).set(bossHeaders).expect(204); // pat.revoked
+    await withOrganization(t, boss.organizationId, { legacyApiTokensEnabled: true }, async () => {
+      await request(t.app).post('/api/current-user/reset-token').set(bossHeaders).expect(201); // legacy_token.created
+      const legacy = await t.database.prisma.legacyToken.findFirstOrThrow({ where: { userId: boss.userId } });
+      await request(t.app)
+        .delete(orgPath(boss, `tokens/legacy/${legacy.id}`))
+        .set(bossHeaders)
+        .expect(204); // legacy_token.revoked
+    });
+    const added = await request(t.app)
+      .post(orgPath(boss, 'memberships'))
+      .set(bossHeaders)
+      .send({ email: `audited-${boss.userId}@example.com`, role: 'annotator', password: 'a fine password' })
+      .expect(201); // membership.created
+    await request(t.app)
+      .patch(orgPath(boss, `memberships/${added.body.user_id}`))
+      .set(bossHeaders)
+      .send({ role: 'reviewer' })
+      .expect(200); // membership.updated
+    await request(t.app)
+      .delete(orgPath(boss, `memberships/${added.body.user_id}`))
+      .set(bossHeaders)
+      .expect(204); // membership.deleted
+
     const res = await request(t.app)
-      .get(`${orgPath(owner, 'audit-events')}?page_size=5`)
-      .set(await as(owner));
+      .get(`${orgPath(boss, 'audit-events')}?page_size=5`)
+      .set(await as(boss));
     expect(res.status).toBe(200);
     expect(res.body.results).toHaveLength(5);
     const ids = res.body.results.map((e: { id: number }) => e.id);
@@ -346,10 +379,10 @@ describe('the token inventory and the audit trail', () => {
       details: expect.any(Object),
     });
     const actions = new Set<string>();
-    for (let url: string | null = `${orgPath(owner, 'audit-events')}?page_size=100`; url;) {
+    for (let url: string | null = `${orgPath(boss, 'audit-events')}?page_size=100`; url;) {
       const page: request.Response = await request(t.app)
         .get(url.replace(t.config.issuer, ''))
-        .set(await as(owner));
+        .set(await as(boss));
       page.body.results.forEach((e: { action: string }) => actions.add(e.action));
       url = page.body.next;
     }

@@ -15,15 +15,16 @@ import {
 let t: TestApp;
 let owner: Member;
 let manager: Member;
-let other: Member;
 let outsider: Member;
 
 beforeAll(async () => {
   t = await startTestApp({ env: { LATCHKEY_PAT_LIMIT: '3' } });
   owner = await createMember(t, { role: 'owner' });
-  manager = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
-  other = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
   outsider = await createMember(t, { role: 'owner' });
+});
+// A manager of each test's own: the PATs a test leaves live count towards the limit of 3.
+beforeEach(async () => {
+  manager = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
 });
 afterAll(() => t.close());
 
@@ -156,8 +157,11 @@ describe('POST /api/token/', () => {
 });
 
 describe('another user’s PATs', () => {
+  // Each test's own: some tests rotate or revoke theirs.
+  let other: Member;
   let theirs: { token: string; id: number };
-  beforeAll(async () => {
+  beforeEach(async () => {
+    other = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
     theirs = await createPat(t, other, { name: 'theirs' });
   });
 
@@ -205,14 +209,13 @@ describe('another user’s PATs', () => {
     expect(res.status).toBe(200);
     const { payload } = decodeJwt(res.body.refresh);
     expect(payload.user_id).toBe(String(other.userId));
-    theirs = {
-      token: res.body.refresh,
-      id: (await t.database.prisma.personalAccessToken.findUniqueOrThrow({ where: { jti: payload.jti as string } })).id,
-    };
+    const rotated = await t.database.prisma.personalAccessToken.findUniqueOrThrow({
+      where: { jti: payload.jti as string },
+    });
     const listed = await request(t.app)
       .get('/api/token/')
       .set(await as(other));
-    expect(listed.body.find((row: { id: number }) => row.id === theirs.id)).toMatchObject({
+    expect(listed.body.find((row: { id: number }) => row.id === rotated.id)).toMatchObject({
       name: 'theirs',
       role: 'manager',
     });
