@@ -25,8 +25,8 @@ const shared = {
   },
   // Emit CommonJS in tests so dynamic import() (Prisma loads its query compiler that way)
   // becomes require(): jest's sandbox runs import() only under --experimental-vm-modules.
-  // jose is ESM-only, so it is transformed too.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // jose and oauth4webapi are ESM-only, so they are transformed too.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|oauth4webapi)/)'],
 };
 
 /** @type {import('jest').Config} */

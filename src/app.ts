@@ -1,7 +1,8 @@
 /**
  * Builds the Express application from its dependencies. Tests import this; `main.ts` listens.
  * Order matters: request id and access log first (so even a 413 has an id), security headers,
- * body parsing, feature routers, then the JSON 404 and the one error serializer.
+ * the OAuth endpoints (which parse their own forms), body parsing, feature routers, then the
+ * JSON 404 and the one error serializer.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -21,6 +22,7 @@ import { wellKnownRouter } from './keys/keys.routes';
 import { legacyRouter } from './legacy/legacy.routes';
 import type { Logger } from './logger';
 import { orgsRouter } from './orgs/orgs.routes';
+import { oauthRouter } from './tokens/oauth.routes';
 import { tokensRouter } from './tokens/tokens.routes';
 
 /**
@@ -74,6 +76,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders);
+  // Before the body parsers: the standard OAuth endpoints read forms only, and answer whatever
+  // else they are sent in their RFCs' words.
+  app.use(oauthRouter(context));
   app.use(bodyParsers);
 
   // The hot routes' routers first: each request walks the routers in this order.

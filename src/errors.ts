@@ -3,7 +3,9 @@
  *
  * Every non-2xx answer is `{id, status_code, code, detail}` (+ `validation_errors` on 400s),
  * with the request id also in `X-Request-Id`, and every 401 carries an RFC 6750 / RFC 7235
- * challenge. `code` is stable: tests and clients match on it, never on `detail`.
+ * challenge. `code` is stable: tests and clients match on it, never on `detail`. The one
+ * exception is the standard OAuth endpoints, whose RFCs fix another shape: see
+ * {@link sendError}.
  *
  * A client error is raised only by {@link fail}, which takes its status, default detail and
  * challenge from {@link ERRORS}: a call site chooses the code and, at most, better words.
@@ -13,6 +15,20 @@ import type { Request, Response } from 'express';
 /** RFC 6750 §3.1's error codes, for a Bearer challenge. */
 type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/**
+ * The error codes of RFC 6749 §5.2 and RFC 7009 §2.2.1 that the standard OAuth endpoints
+ * (`/oauth/token`, `/oauth/revoke`) answer with; see {@link sendOAuthError}.
+ */
+type OAuthError =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_token_type'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
 interface CatalogueEntry {
   readonly status: number;
   readonly detail: string;
@@ -21,6 +37,8 @@ interface CatalogueEntry {
   /** The code sent, when it is not the entry's own name (see `token_creation_disabled`). */
   readonly wireCode?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Raised only by the standard OAuth endpoints: the RFC 6749 / RFC 7009 error it is. */
+  readonly oauthError?: OAuthError;
 }
 
 /**
@@ -93,6 +111,35 @@ export const ERRORS = {
     headers: { 'Retry-After': '1' },
   },
   internal_error: { status: 500, detail: 'Internal server error.' },
+  // The standard OAuth endpoints' own refusals (RFC 6749 §5.2, RFC 7009 §2.2.1), sent in that
+  // shape by sendOAuthError. Their names are the RFCs' codes.
+  invalid_request: {
+    status: 400,
+    detail: 'The request is missing a parameter or is otherwise malformed.',
+    oauthError: 'invalid_request',
+  },
+  invalid_client: {
+    status: 401,
+    detail: 'Client authentication is not supported: every client is public (token_endpoint_auth_method "none").',
+    oauthError: 'invalid_client',
+  },
+  invalid_grant: { status: 400, detail: 'The refresh token is invalid.', oauthError: 'invalid_grant' },
+  unsupported_grant_type: {
+    status: 400,
+    detail: 'The only grant type supported is refresh_token.',
+    oauthError: 'unsupported_grant_type',
+  },
+  invalid_scope: {
+    status: 400,
+    detail: 'Latchkey has no scopes: a refresh grant asks for none.',
+    oauthError: 'invalid_scope',
+  },
+  unsupported_token_type: {
+    status: 400,
+    detail:
+      'An access token cannot be revoked alone; revoke the personal access token it came from, or log out of its session.',
+    oauthError: 'unsupported_token_type',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -272,8 +319,58 @@ export function toAppError(err: unknown): AppError {
   return fromBodyParser(err) ?? fromRouter(err) ?? fail('internal_error', { cause: err });
 }
 
-/** Writes `err` as the contract's error body. The only function that sends an error. */
+/**
+ * Which shape a request's errors take: the contract's (`{id, status_code, code, detail}`) or,
+ * at the standard OAuth endpoints, RFC 6749 §5.2's (`{error, error_description}`). Those set it
+ * first thing, before reading their body, so that every error they answer is in their shape.
+ */
+export type ErrorFormat = 'contract' | 'oauth';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    errorFormat?: ErrorFormat;
+  }
+}
+
+/**
+ * The RFC 6749 §5.2 status and error code for `err`. The OAuth endpoints raise their own codes;
+ * anything else they meet on the way (a body too large or undecodable, a wrong method) is an
+ * `invalid_request`, 400 as §5.2 says (a 405 keeps its status, for its `Allow`), and a 5xx is
+ * `server_error` or, when the database is out of reach, `temporarily_unavailable`.
+ */
+function oauthErrorFor(err: AppError): { status: number; error: OAuthError } {
+  const own = entry(err.code).oauthError;
+  if (own) return { status: err.status, error: own };
+  if (err.status >= 500)
+    return {
+      status: err.status,
+      error: err.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error',
+    };
+  return { status: err.status === 405 ? 405 : 400, error: 'invalid_request' };
+}
+
+/**
+ * Writes `err` as RFC 6749 §5.2 says: `{"error", "error_description"}`, never cached. A 401
+ * (`invalid_client`) is challenged with `Basic`, the scheme a client authenticates with (§5.2).
+ */
+function sendOAuthError(res: Response, err: AppError): void {
+  const { status, error } = oauthErrorFor(err);
+  for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
+  if (status === 401) res.setHeader('WWW-Authenticate', `Basic realm=${quote(REALM)}`);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.status(status).json({ error, error_description: err.detail });
+}
+
+/**
+ * Writes `err` as the contract's error body, or as RFC 6749's at the OAuth endpoints (see
+ * {@link ErrorFormat}). The only function that sends an error.
+ */
 export function sendError(req: Request, res: Response, err: AppError): void {
+  if (req.errorFormat === 'oauth') {
+    sendOAuthError(res, err);
+    return;
+  }
   const body: Record<string, unknown> = {
     id: req.id,
     status_code: err.status,

@@ -34,6 +34,20 @@ export function bodyParsers(req: Request, res: Response, next: NextFunction): vo
 }
 
 /**
+ * For the endpoints whose standard takes a form and nothing else (RFC 6749 §3.2, RFC 7009
+ * §2.1): parses a form body, within the same bounds, and leaves any other body unread (Node
+ * discards it), for the route to refuse in its standard's words. Those routes come before
+ * {@link bodyParsers}.
+ */
+export function formBody(req: Request, res: Response, next: NextFunction): void {
+  if (!hasBody(req) || !req.is(['application/x-www-form-urlencoded'])) {
+    next();
+    return;
+  }
+  form(req, res, (err?: unknown) => next(err === undefined ? undefined : undecodable(err)));
+}
+
+/**
  * The parsers tag every error they raise with a `type` (errors.ts maps those), except a body
  * that fails to decompress under its Content-Encoding: zlib's error, passed on as it is. That
  * is a malformed body as well.

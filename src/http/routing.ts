@@ -7,10 +7,17 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /**
  * Declares one path with its handlers per method, and a JSON 405 with `Allow` for every other
  * method (the Label Studio SDK parses every error body as JSON, 405 included). Express's
- * non-strict routing makes `/x` and `/x/` the same route, with no redirect.
+ * non-strict routing makes `/x` and `/x/` the same route, with no redirect. `before` runs
+ * first for every method, the 405 and OPTIONS included.
  */
-export function route(router: Router, path: string, handlers: Partial<Record<Method, Handler | Handler[]>>): void {
+export function route(
+  router: Router,
+  path: string,
+  handlers: Partial<Record<Method, Handler | Handler[]>>,
+  { before }: { before?: Handler } = {},
+): void {
   const r = router.route(path);
+  if (before) r.all(before);
   const allowed = new Set<string>();
   for (const [method, handler] of Object.entries(handlers) as [Method, Handler | Handler[]][]) {
     r[method](...(Array.isArray(handler) ? handler : [handler]));

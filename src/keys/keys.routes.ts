@@ -16,16 +16,18 @@ export function wellKnownRouter(context: () => Context, issuer: string): Router 
     },
   });
 
-  // RFC 8414 §2. PATs are refresh tokens exchanged at the token endpoint; there is no
-  // authorization endpoint, so no response types.
+  // RFC 8414 §2. PATs are refresh tokens, exchanged at the standard token endpoint (RFC 6749
+  // §6) by public clients; there is no authorization endpoint, so no response types. Label
+  // Studio's own endpoints (/api/token/refresh, /api/token/blacklist) speak its JSON, not these
+  // RFCs, so they are not named here.
   const metadata = JSON.stringify({
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    token_endpoint: `${issuer}/api/token/refresh`,
+    token_endpoint: `${issuer}/oauth/token`,
     token_endpoint_auth_methods_supported: ['none'],
     grant_types_supported: ['refresh_token'],
     response_types_supported: [],
-    revocation_endpoint: `${issuer}/api/token/blacklist`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
     revocation_endpoint_auth_methods_supported: ['none'],
     introspection_endpoint: `${issuer}/api/token/introspect`,
     introspection_endpoint_auth_methods_supported: ['bearer'],

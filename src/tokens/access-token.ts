@@ -8,7 +8,7 @@ import { isRole, lower, type Role } from '../auth/roles';
 import { epochSeconds, type Context } from '../context';
 import { fail, type AppError } from '../errors';
 import { randomHex } from '../secrets';
-import { sign, verifyAccess, type AccessClaims, type VerifyOptions } from './jwt';
+import { LOGIN_CLIENT_ID, PAT_CLIENT_ID, sign, verifyAccess, type AccessClaims, type VerifyOptions } from './jwt';
 
 /** 128 random bits as 32 lowercase hex characters: the jti of every token we issue. */
 export const newJti = () => randomHex(16);
@@ -29,7 +29,10 @@ export interface AccessTokenSubject {
   readonly source: { readonly pat: string } | { readonly sid: string };
 }
 
-/** Signs an access token (RFC 9068 shape plus Label Studio's claims) with the current key. */
+/**
+ * Signs an access token with the current key: every claim RFC 9068 §2.2 requires (iss, exp,
+ * aud, sub, client_id, iat, jti), plus Label Studio's and the `pat` or `sid` it came from.
+ */
 export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): string {
   const iat = epochSeconds(ctx);
   const claims: AccessClaims = {
@@ -40,6 +43,7 @@ export function issueAccessToken(ctx: Context, subject: AccessTokenSubject): str
     iss: ctx.config.issuer,
     aud: ctx.config.jwt.audience,
     sub: String(subject.userId),
+    client_id: 'pat' in subject.source ? PAT_CLIENT_ID : LOGIN_CLIENT_ID,
     user_id: String(subject.userId),
     org_id: subject.organizationId,
     role: subject.role,

@@ -39,6 +39,12 @@ export interface AccessClaims {
   readonly user_id: string;
   readonly org_id: number;
   readonly role: Role;
+  /**
+   * RFC 9068 §2.2's client: {@link PAT_CLIENT_ID} or {@link LOGIN_CLIENT_ID}. Every token
+   * issued carries it; those issued before it was added do not (they are all expired now, an
+   * hour at most), so nothing relies on it.
+   */
+  readonly client_id?: string;
   /** The source PAT's jti (PAT-derived tokens). */
   readonly pat?: string;
   /** The login session's id (login access tokens). */
@@ -50,6 +56,15 @@ export interface JwtHeader {
   readonly typ: 'JWT' | 'at+jwt';
   readonly kid: string;
 }
+
+/**
+ * The `client_id` (RFC 9068 §2.2) of access tokens refreshed from a PAT. Latchkey registers no
+ * clients: whoever holds a PAT is a public client that cannot authenticate, so a client_id it
+ * sends says nothing we could check, and every PAT-derived token names this one client.
+ */
+export const PAT_CLIENT_ID = 'latchkey-pat';
+/** The `client_id` of access tokens issued by a password login (`POST /api/auth/login`). */
+export const LOGIN_CLIENT_ID = 'latchkey-login';
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 /** Far above any token we issue; keeps hostile input cheap to refuse. */

@@ -45,7 +45,7 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
   route(router, '/api/token/refresh', {
     post: async (req, res) => {
       const { refresh: pat } = parseBody(refreshBody, req.body);
-      noStore(res).json({ access: await refresh(context(), pat, req.ip) });
+      noStore(res).json({ access: (await refresh(context(), pat, req.ip)).token });
     },
   });
 

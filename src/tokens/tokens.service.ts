@@ -11,7 +11,7 @@ import type { Db } from '../db/handle';
 import { findKeyAlgorithms } from '../keys/keys.store';
 import { lockMembership } from '../auth/membership.store';
 import { issueAccessToken, newJti, verifyOptions } from './access-token';
-import { decodeUnverified, patSigningInput, sign, verifyPat, type PatClaims } from './jwt';
+import { decodeUnverified, patSigningInput, sign, verifyAccess, verifyPat, type PatClaims } from './jwt';
 import {
   countLivePats,
   findOrganizationPolicy,
@@ -121,17 +121,27 @@ export async function checkPat(
   return { claims, pat, role, user, accessTokenTtlSeconds: held.holder.policy!.accessTokenTtlSeconds };
 }
 
-/** `POST /api/token/refresh`: PAT → access token, after {@link checkPat}. */
-export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
+export interface RefreshedAccess {
+  readonly token: string;
+  /** Its lifetime in seconds (`exp - iat`): the organization's `access_token_ttl_seconds`. */
+  readonly expiresIn: number;
+}
+
+/**
+ * PAT → access token, after {@link checkPat}: `POST /api/token/refresh` and the refresh grant of
+ * `POST /oauth/token`. The PAT is not rotated; it stays valid.
+ */
+export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<RefreshedAccess> {
   const { claims, pat, role, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
-  return issueAccessToken(ctx, {
+  const access = issueAccessToken(ctx, {
     userId: pat.userId,
     organizationId: pat.organizationId,
     role,
     ttlSeconds: accessTokenTtlSeconds,
     source: { pat: claims.jti },
   });
+  return { token: access, expiresIn: accessTokenTtlSeconds };
 }
 
 export interface NewPatInput {
@@ -274,14 +284,36 @@ function revokeOne(ctx: Context, pat: PersonalAccessToken, who: Actor, via: stri
 const blacklistMiss = () => fail('not_found', { detail: 'Token is invalid or already blacklisted.' });
 
 /**
- * `POST /api/token/blacklist/` with a full PAT: it revokes itself (holding it is the authority;
- * its signature must verify, its expiry need not).
+ * A full PAT revokes itself: holding it is the authority; its signature must verify, its expiry
+ * need not. False when it revokes nothing (not a PAT of ours, unknown, already revoked).
+ * `via` names the endpoint in the audit event.
  */
-export async function revokeHeldPat(ctx: Context, value: string, ip: string | undefined): Promise<void> {
+async function revokeIfHeld(
+  ctx: Context,
+  value: unknown,
+  ip: string | undefined,
+  via: 'blacklist' | 'oauth_revoke',
+): Promise<boolean> {
   const claims = await verifyPat(value, verifyOptions(ctx), { checkExpiry: false }).catch(() => undefined);
   const pat = claims && (await findPatByJti(ctx.db, claims.jti));
-  if (!pat || pat.revokedAt || !(await revokeOne(ctx, pat, { actorUserId: pat.userId, ip }, 'blacklist')))
-    throw blacklistMiss();
+  return Boolean(pat && !pat.revokedAt && (await revokeOne(ctx, pat, { actorUserId: pat.userId, ip }, via)));
+}
+
+/** `POST /api/token/blacklist/` with a full PAT (see {@link revokeIfHeld}); 404 when it revokes nothing. */
+export async function revokeHeldPat(ctx: Context, value: string, ip: string | undefined): Promise<void> {
+  if (!(await revokeIfHeld(ctx, value, ip, 'blacklist'))) throw blacklistMiss();
+}
+
+/**
+ * `POST /oauth/revoke` (RFC 7009): a held PAT is revoked as at the blacklist endpoint; anything
+ * that revokes nothing is not an error (§2.2), except a valid access token, which cannot be
+ * revoked on its own (its PAT or session can): `unsupported_token_type` (§2.2.1), so that a
+ * client does not believe it gone while it still works.
+ */
+export async function revokeToken(ctx: Context, value: string, ip: string | undefined): Promise<void> {
+  if (await revokeIfHeld(ctx, value, ip, 'oauth_revoke')) return;
+  const access = await verifyAccess(value, verifyOptions(ctx)).catch(() => undefined);
+  if (access?.kind === 'access') throw fail('unsupported_token_type');
 }
 
 /** True for a full PAT; false for the listed `header.payload` form (or anything else). */

@@ -73,6 +73,18 @@ const PATHS: [string, (c: Credentials) => Promise<Outcome>][] = [
     },
   ],
   [
+    'OAuth refresh grant',
+    async (c) => {
+      const res = await request(t.app)
+        .post('/oauth/token')
+        .type('form')
+        .send({ grant_type: 'refresh_token', refresh_token: c.pat.token });
+      return res.status === 200
+        ? { role: decodeJwt(res.body.access_token).payload.role as Role }
+        : { refused: res.status };
+    },
+  ],
+  [
     'rotate (by an administrator)',
     async (c) => {
       const res = await request(t.app)

@@ -1,8 +1,9 @@
 /**
  * Property-based fuzzing of every route (fast-check): malformed path segments, bodies, content
  * types, encodings and credentials, with and without a valid caller. The contract's promise:
- * a 2xx, or a 4xx in the error shape (`id`, `status_code`, `code`, `detail`; a challenge on
- * every 401); never a 5xx, never an error-level log line, and the server ready afterwards.
+ * a 2xx, or a 4xx in the error shape (`id`, `status_code`, `code`, `detail`, or RFC 6749's
+ * `error`, `error_description` at the standard OAuth endpoints; a challenge on every 401);
+ * never a 5xx, never an error-level log line, and the server ready afterwards.
  *
  * Bounded by a fixed number of runs per property, and by a time limit that only a crowded
  * machine reaches (then fewer runs pass for the whole). On failure fast-check prints the seed and
@@ -36,6 +37,8 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['GET', '/api/token'],
   ['POST', '/api/token', ['name', 'expires_in_days', 'role']],
   ['DELETE', '/api/token/:id'],
+  ['POST', '/oauth/token', ['grant_type', 'refresh_token', 'scope', 'client_id', 'client_secret']],
+  ['POST', '/oauth/revoke', ['token', 'token_type_hint', 'client_id']],
   ['GET', '/api/current-user/token'],
   ['POST', '/api/current-user/reset-token'],
   ['GET', '/api/jwt/settings'],
@@ -494,6 +497,26 @@ function send(sent: Sent): Promise<Received> {
   });
 }
 
+/** The standard OAuth endpoints, whose errors are RFC 6749 §5.2's `{error, error_description}`. */
+const OAUTH_PATH = /^\/oauth\/(token|revoke)\/?(\?|$)/;
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'unsupported_token_type',
+]);
+
+/** What is wrong with an error `body` of an OAuth endpoint, or undefined. */
+function oauthViolation(res: Received, body: Record<string, unknown>): string | undefined {
+  if (Object.keys(body).sort().join() !== 'error,error_description') return 'not {error, error_description}';
+  if (typeof body.error !== 'string' || !OAUTH_ERRORS.has(body.error)) return 'an error code RFC 6749 does not name';
+  if (typeof body.error_description !== 'string') return 'no error_description';
+  if (res.headers['cache-control'] !== 'no-store') return 'an OAuth error that may be cached';
+  return undefined;
+}
+
 /** What is wrong with `res` under the contract, or undefined. */
 function violation(sent: Sent, res: Received): string | undefined {
   if (res.status >= 500) return 'a 5xx';
@@ -501,6 +524,13 @@ function violation(sent: Sent, res: Received): string | undefined {
   if (res.status < 300) return undefined;
   if (res.status === 401 && !res.headers['www-authenticate']) return 'a 401 without WWW-Authenticate';
   if (sent.method === 'HEAD') return undefined;
+  if (OAUTH_PATH.test(sent.path)) {
+    try {
+      return oauthViolation(res, JSON.parse(res.text));
+    } catch {
+      return 'an error body that is not JSON';
+    }
+  }
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(res.text);

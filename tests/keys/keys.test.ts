@@ -55,8 +55,8 @@ describe('signing keys (ES256 default)', () => {
     expect(res.body).toMatchObject({
       issuer: t.config.issuer,
       jwks_uri: `${t.config.issuer}/.well-known/jwks.json`,
-      token_endpoint: `${t.config.issuer}/api/token/refresh`,
-      revocation_endpoint: `${t.config.issuer}/api/token/blacklist`,
+      token_endpoint: `${t.config.issuer}/oauth/token`,
+      revocation_endpoint: `${t.config.issuer}/oauth/revoke`,
     });
   });
 

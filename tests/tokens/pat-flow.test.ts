@@ -78,6 +78,7 @@ describe('the PAT flow', () => {
         iss: t.config.issuer,
         aud: t.config.jwt.audience,
         sub: String(alice.userId),
+        client_id: 'latchkey-pat',
         user_id: String(alice.userId),
         org_id: alice.organizationId,
         role: 'manager',

@@ -153,3 +153,52 @@ describe('5xx bodies', () => {
     },
   );
 });
+
+describe('the RFC 6749 §5.2 shape of the standard OAuth endpoints', () => {
+  const app = express();
+  app.post('/oauth/:code', (req) => {
+    req.errorFormat = 'oauth';
+    const code = req.params.code as ErrorCode;
+    throw code in ERRORS ? fail(code, { cause: new Error('password hunter2') }) : new Error('password hunter2');
+  });
+  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    req.id = 'test';
+    sendError(req, res, toAppError(err));
+  });
+  const RFC_CODES = [
+    'invalid_request',
+    'invalid_client',
+    'invalid_grant',
+    'unsupported_grant_type',
+    'invalid_scope',
+    'unsupported_token_type',
+    'server_error',
+    'temporarily_unavailable',
+  ];
+
+  it.each([...CODES, 'an unexpected error'])('%s is {error, error_description}, never cached', async (code) => {
+    const res = await request(app).post(`/oauth/${code}`);
+    expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
+    expect(RFC_CODES).toContain(res.body.error);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).not.toContain('hunter2');
+    // A 4xx of the contract is 400 invalid_request (§5.2), but for a 405's own status and invalid_client's 401.
+    if (res.status < 500) expect([400, 401, 405]).toContain(res.status);
+    expect(res.status === 401).toBe(res.body.error === 'invalid_client');
+    if (res.status === 401) expect(res.headers['www-authenticate']).toBe('Basic realm="latchkey"');
+  });
+
+  it('names the RFCs’ codes for their own errors, and maps the rest', async () => {
+    const seen = async (code: string) => {
+      const res = await request(app).post(`/oauth/${code}`);
+      return [res.status, res.body.error];
+    };
+    expect(await seen('invalid_grant')).toEqual([400, 'invalid_grant']);
+    expect(await seen('unsupported_media_type')).toEqual([400, 'invalid_request']);
+    expect(await seen('payload_too_large')).toEqual([400, 'invalid_request']);
+    expect(await seen('method_not_allowed')).toEqual([405, 'invalid_request']);
+    expect(await seen('service_unavailable')).toEqual([503, 'temporarily_unavailable']);
+    expect(await seen('internal_error')).toEqual([500, 'server_error']);
+    expect(await seen('an unexpected error')).toEqual([500, 'server_error']);
+  });
+});
