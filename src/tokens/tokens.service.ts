@@ -125,6 +125,7 @@ export async function checkPat(
 export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<string> {
   const { claims, pat, role, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
+  ctx.usage.touch('user', pat.userId);
   return issueAccessToken(ctx, {
     userId: pat.userId,
     organizationId: pat.organizationId,
