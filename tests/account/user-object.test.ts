@@ -393,6 +393,12 @@ describe('new users', () => {
     expect(row?.user.active_organization).toBeNull();
     expect((await whoami(await as(elsewhere))).active_organization).toBe(elsewhere.organizationId);
   });
+
+  it('made outside the app (psql, a seeding script) without a username, get the email: the database fills it in', async () => {
+    await t.database.prisma.$executeRaw`INSERT INTO users (email) VALUES ('by.hand@example.com')`;
+    const row = await t.database.prisma.user.findUniqueOrThrow({ where: { email: 'by.hand@example.com' } });
+    expect(row.username).toBe('by.hand@example.com');
+  });
 });
 
 describe('last_activity', () => {
