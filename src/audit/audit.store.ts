@@ -11,6 +11,7 @@ export type AuditAction =
   | 'membership.accepted'
   | 'membership.declined'
   | 'user.active_organization_changed'
+  | 'user.profile_updated'
   | 'legacy_token.created'
   | 'legacy_token.revoked'
   | 'pat.created'

@@ -7,8 +7,8 @@
 import { transaction, type Db } from '../db/handle';
 import { recordAudit, type AuditEvent } from './audit.store';
 
-/** The audit event of a change, from what it did; undefined when it did nothing worth a record. */
-export type Describe<T> = (result: T) => AuditEvent | undefined;
+/** The audit event(s) of a change, from what it did; undefined (or none) when it did nothing worth a record. */
+export type Describe<T> = (result: T) => AuditEvent | readonly AuditEvent[] | undefined;
 
 export type Change = <T>(work: (tx: Db) => Promise<T>, describe?: Describe<T>) => Promise<T>;
 
@@ -20,8 +20,9 @@ export function changes(db: Db, applied: () => Promise<void> = () => Promise.res
   return async (work, describe) => {
     const result = await transaction(db, async (tx) => {
       const done = await work(tx);
-      const event = describe?.(done);
-      if (event) await recordAudit(tx, event);
+      const described = describe?.(done);
+      const events: readonly AuditEvent[] = described === undefined ? [] : [described].flat();
+      for (const event of events) await recordAudit(tx, event);
       return done;
     });
     await applied();

@@ -102,7 +102,8 @@ export async function authenticate(ctx: Context, req: Request): Promise<Principa
 const LEGACY_DEPRECATED = `@${Date.UTC(2026, 10, 23) / 1000}`;
 
 /**
- * Middleware for routes that need a caller: sets `req.principal` or fails with 401. A legacy
+ * Middleware for routes that need a caller: sets `req.principal` or fails with 401, and notes the
+ * user's activity (`last_activity`, written in batches: see UsageRecorder). A legacy
  * token's use is logged (who, which org, which endpoint: what an org needs to migrate off
  * them, as Label Studio logs it) and answered with a `Deprecation` header.
  */
@@ -111,6 +112,7 @@ export function requireAuth(context: () => Context): RequestHandler {
     const ctx = context();
     const principal = await authenticate(ctx, req);
     req.principal = principal;
+    ctx.usage.touch('user', principal.userId);
     if (principal.credential.kind === 'legacy') {
       res.setHeader('Deprecation', LEGACY_DEPRECATED);
       ctx.logger.info(

@@ -14,9 +14,15 @@ interface HolderColumns {
   organization_id: number;
   u_active: boolean | null;
   u_email: string | null;
+  u_username: string | null;
   u_first_name: string | null;
   u_last_name: string | null;
+  u_phone: string | null;
+  u_avatar: string | null;
+  u_allow_newsletters: boolean | null;
   u_active_organization_id: number | null;
+  u_created_at: Date | null;
+  u_last_activity: Date | null;
   m_role: Role | null;
   o_api_tokens_enabled: boolean | null;
   o_legacy_enabled: boolean | null;
@@ -43,16 +49,28 @@ export interface LegacyRow extends HolderColumns {
 export interface UserRow {
   is_active: boolean;
   email: string;
+  username: string;
   first_name: string;
   last_name: string;
+  phone: string;
+  avatar: string | null;
+  allow_newsletters: boolean | null;
   active_organization_id: number | null;
+  created_at: Date;
+  last_activity: Date | null;
 }
+
+/** The user columns that authentication and whoami read: {@link UserRow}'s, for a table aliased `u`. */
+const USER_COLUMNS = Prisma.sql`u.is_active, u.email, u.username, u.first_name, u.last_name, u.phone, u.avatar,
+  u.allow_newsletters, u.active_organization_id, u.created_at, u.last_activity`;
 
 /** `x` is the credential's table. */
 const HOLDER = Prisma.sql`
   x.user_id, x.organization_id,
-  u.is_active AS u_active, u.email AS u_email, u.first_name AS u_first_name, u.last_name AS u_last_name,
-  u.active_organization_id AS u_active_organization_id,
+  u.is_active AS u_active, u.email AS u_email, u.username AS u_username, u.first_name AS u_first_name,
+  u.last_name AS u_last_name, u.phone AS u_phone, u.avatar AS u_avatar, u.allow_newsletters AS u_allow_newsletters,
+  u.active_organization_id AS u_active_organization_id, u.created_at AS u_created_at,
+  u.last_activity AS u_last_activity,
   m.role AS m_role,
   o.api_tokens_enabled AS o_api_tokens_enabled, o.legacy_api_tokens_enabled AS o_legacy_enabled,
   o.access_token_ttl_seconds AS o_access_token_ttl_seconds`;
@@ -86,7 +104,7 @@ export async function readLiveLegacy(db: Db, tokenHash: string): Promise<LegacyR
 
 export async function readUser(db: Db, id: number): Promise<UserRow | undefined> {
   const rows = await prismaOf(db).$queryRaw<UserRow[]>`
-    SELECT is_active, email, first_name, last_name, active_organization_id FROM users WHERE id = ${id}`;
+    SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ${id}`;
   return rows[0];
 }
 

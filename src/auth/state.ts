@@ -28,12 +28,24 @@ export interface OrgPolicy {
   readonly legacyEnabled: boolean;
   readonly accessTokenTtlSeconds: number;
 }
+/** A user as authentication and whoami see it: Label Studio's user object, less what is derived. */
 export interface UserRecord {
   readonly active: boolean;
   readonly email: string;
+  readonly username: string;
   readonly firstName: string;
   readonly lastName: string;
+  readonly phone: string;
+  readonly avatar: string | null;
+  readonly allowNewsletters: boolean | null;
   readonly activeOrganizationId: number | null;
+  /** Label Studio's `date_joined`: when the user was created. */
+  readonly dateJoined: Date;
+  /**
+   * As read: writes of it alone are not announced (they would evict every active user once a
+   * minute), so a cached copy falls behind. Whoami adds this instance's own newer note of it.
+   */
+  readonly lastActivity: Date | null;
 }
 export interface PatRecord {
   readonly id: number;
@@ -114,9 +126,15 @@ interface Ticket {
 const userRecord = (row: UserRow): UserRecord => ({
   active: row.is_active,
   email: row.email,
+  username: row.username,
   firstName: row.first_name,
   lastName: row.last_name,
+  phone: row.phone,
+  avatar: row.avatar,
+  allowNewsletters: row.allow_newsletters,
   activeOrganizationId: row.active_organization_id,
+  dateJoined: row.created_at,
+  lastActivity: row.last_activity,
 });
 
 type HolderRow = PatRow | SessionRow | LegacyRow;
@@ -129,9 +147,15 @@ function holderOf(row: HolderRow): Holder {
         : userRecord({
             is_active: row.u_active,
             email: row.u_email!,
+            username: row.u_username!,
             first_name: row.u_first_name!,
             last_name: row.u_last_name!,
+            phone: row.u_phone!,
+            avatar: row.u_avatar,
+            allow_newsletters: row.u_allow_newsletters,
             active_organization_id: row.u_active_organization_id,
+            created_at: row.u_created_at!,
+            last_activity: row.u_last_activity,
           }),
     role: row.m_role ?? undefined,
     policy:

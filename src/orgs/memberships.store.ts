@@ -32,7 +32,22 @@ export function listMembers(db: Db, organizationId: number, skip: number, take: 
       role: true,
       status: true,
       createdAt: true,
-      user: { select: { id: true, email: true, firstName: true, lastName: true, isActive: true } },
+      user: {
+        select: {
+          id: true,
+          email: true,
+          username: true,
+          firstName: true,
+          lastName: true,
+          phone: true,
+          avatar: true,
+          allowNewsletters: true,
+          isActive: true,
+          activeOrganizationId: true,
+          createdAt: true,
+          lastActivity: true,
+        },
+      },
     },
   });
 }

@@ -11,6 +11,7 @@ import { pageBody, readPage, type Page } from '../http/paging';
 import { route } from '../http/routing';
 import { choice, idParam, parseBody, storableString, text } from '../http/validate';
 import { MIN_PASSWORD_LENGTH } from '../limits';
+import { labelStudioUser } from '../users/user-object';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
 import {
   acceptInvitation,
@@ -98,7 +99,7 @@ export function orgsRouter(context: () => Context): Router {
       organizationId: number,
       page: Page,
     ) => Promise<{ count: number; rows: T[] }>,
-    wire: (row: T) => object,
+    wire: (row: T, organizationId: number) => object,
   ) => [
     auth,
     async (req: Request, res: Response) => {
@@ -108,12 +109,20 @@ export function orgsRouter(context: () => Context): Router {
       const page = readPage(req);
       const ctx = context();
       const { count, rows } = await list(ctx, principal, id, page);
-      res.json(pageBody(req, ctx.config.issuer, page, count, rows.map(wire)));
+      res.json(
+        pageBody(
+          req,
+          ctx.config.issuer,
+          page,
+          count,
+          rows.map((row) => wire(row, id)),
+        ),
+      );
     },
   ];
 
   route(router, '/api/organizations/:id/memberships', {
-    get: pagedList(listOrgMembers, (m) => ({
+    get: pagedList(listOrgMembers, (m, organizationId) => ({
       user_id: m.user.id,
       email: m.user.email,
       first_name: m.user.firstName,
@@ -122,6 +131,13 @@ export function orgsRouter(context: () => Context): Router {
       role: m.role,
       status: m.status,
       created_at: iso(m.createdAt),
+      // Label Studio's user object. Which other organization a member acts in is not this
+      // one's to learn: `active_organization` shows only when it is this one.
+      user: labelStudioUser({
+        ...m.user,
+        activeOrganizationId: m.user.activeOrganizationId === organizationId ? organizationId : null,
+        dateJoined: m.user.createdAt,
+      }),
     })),
     post: [
       auth,

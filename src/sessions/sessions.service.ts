@@ -77,6 +77,7 @@ export async function login(
       ip,
     }),
   );
+  ctx.usage.touch('user', user.id);
   const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.db, membership.organizationId);
   const access = issueAccessToken(ctx, {
     userId: user.id,

@@ -134,6 +134,7 @@ export interface RefreshedAccess {
 export async function refresh(ctx: Context, token: unknown, ip: string | undefined): Promise<RefreshedAccess> {
   const { claims, pat, role, accessTokenTtlSeconds } = await checkPat(ctx, token, { ip });
   ctx.usage.touch('pat', claims.jti);
+  ctx.usage.touch('user', pat.userId);
   const access = issueAccessToken(ctx, {
     userId: pat.userId,
     organizationId: pat.organizationId,

@@ -29,7 +29,11 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['POST', '/api/auth/login', ['email', 'password']],
   ['POST', '/api/auth/logout'],
   ['GET', '/api/current-user/whoami'],
-  ['PATCH', '/api/current-user', ['active_organization']],
+  [
+    'PATCH',
+    '/api/current-user',
+    ['active_organization', 'username', 'first_name', 'last_name', 'phone', 'allow_newsletters'],
+  ],
   ['POST', '/api/token/refresh', ['refresh']],
   ['POST', '/api/token/blacklist', ['refresh']],
   ['POST', '/api/token/introspect', ['token', 'token_type_hint']],

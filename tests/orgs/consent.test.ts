@@ -74,6 +74,21 @@ describe('adding an existing account', () => {
       role: 'manager',
       status: 'pending',
       created_at: expect.any(String),
+      // Label Studio's user object (issue 12); the invitee's active organization is another one, not shown.
+      user: {
+        id: invitee.userId,
+        username: invitee.email,
+        email: invitee.email,
+        first_name: '',
+        last_name: '',
+        avatar: null,
+        initials: invitee.email.slice(0, 2),
+        phone: '',
+        active_organization: null,
+        date_joined: expect.any(String),
+        last_activity: null,
+        allow_newsletters: null,
+      },
     });
     expect(await listed(inviter.userId)).toMatchObject({ role: 'owner', status: 'active' });
   });

@@ -92,6 +92,21 @@ describe('memberships', () => {
       role: 'owner',
       status: 'active',
       created_at: expect.any(String),
+      // Label Studio's user object (issue 12).
+      user: {
+        id: owner.userId,
+        username: owner.email,
+        email: owner.email,
+        first_name: '',
+        last_name: '',
+        avatar: null,
+        initials: owner.email.slice(0, 2),
+        phone: '',
+        active_organization: owner.organizationId,
+        date_joined: expect.any(String),
+        last_activity: null,
+        allow_newsletters: null,
+      },
     });
     expect(
       (

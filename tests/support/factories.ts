@@ -28,7 +28,12 @@ export async function createMember(
   const role = options.role ?? 'owner';
   const user = await t.database.prisma.user.upsert({
     where: { email },
-    create: { email, passwordHash: await hashPassword(PASSWORD, 4), activeOrganizationId: organizationId },
+    create: {
+      email,
+      username: email,
+      passwordHash: await hashPassword(PASSWORD, 4),
+      activeOrganizationId: organizationId,
+    },
     update: {},
   });
   await t.database.prisma.membership.create({ data: { userId: user.id, organizationId, role } });

@@ -102,6 +102,14 @@ describe('the PAT flow', () => {
       last_name: '',
       active_organization: alice.organizationId,
       role: 'manager',
+      // Label Studio's user fields (issue 12).
+      username: alice.email,
+      avatar: null,
+      initials: alice.email.slice(0, 2),
+      phone: '',
+      date_joined: expect.any(String),
+      last_activity: expect.any(String),
+      allow_newsletters: null,
     };
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const res = await request(t.app).get('/api/current-user/whoami').set('Authorization', `${scheme} ${access}`);

@@ -48,9 +48,15 @@ describe('roles', () => {
 const USER: UserRecord = {
   active: true,
   email: 'member@example.com',
+  username: 'member@example.com',
   firstName: 'M',
   lastName: 'Ember',
+  phone: '',
+  avatar: null,
+  allowNewsletters: null,
   activeOrganizationId: 1,
+  dateJoined: new Date(0),
+  lastActivity: null,
 };
 const OPEN: OrgPolicy = { apiTokensEnabled: true, legacyEnabled: true, accessTokenTtlSeconds: 300 };
 const CLOSED: OrgPolicy = { apiTokensEnabled: false, legacyEnabled: false, accessTokenTtlSeconds: 300 };

@@ -1,0 +1,49 @@
+/**
+ * Label Studio's user object, as its API answers it (`UserSerializer`; the SDK's `WhoAmIUser`
+ * requires `username`): whoami, `PATCH /api/current-user` and the member list answer it.
+ */
+import { iso } from '../http/responses';
+
+/** What the object is made of: a cached user (AuthState) or a row alike. */
+export interface UserFields {
+  readonly id: number;
+  readonly email: string;
+  readonly username: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly phone: string;
+  readonly avatar: string | null;
+  readonly allowNewsletters: boolean | null;
+  readonly activeOrganizationId: number | null;
+  readonly dateJoined: Date;
+  readonly lastActivity: Date | null;
+}
+
+/** The first `n` characters (code points, as Python slices a string). */
+const first = (text: string, n: number) => Array.from(text).slice(0, n).join('');
+
+/**
+ * Label Studio's `User.get_initials()`: the first letters of the first and last names, the one
+ * of whichever is set, or with neither the first two characters of the email.
+ */
+export function initials(user: Pick<UserFields, 'firstName' | 'lastName' | 'email'>): string {
+  if (!user.firstName && !user.lastName) return first(user.email, 2);
+  return first(user.firstName, 1) + first(user.lastName, 1);
+}
+
+export function labelStudioUser(user: UserFields) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    avatar: user.avatar,
+    initials: initials(user),
+    phone: user.phone,
+    active_organization: user.activeOrganizationId,
+    date_joined: iso(user.dateJoined)!,
+    last_activity: iso(user.lastActivity),
+    allow_newsletters: user.allowNewsletters,
+  };
+}
