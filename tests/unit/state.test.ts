@@ -17,9 +17,15 @@ const patRow = (revoked = false): PatRow => ({
   organization_id: 3,
   u_active: true,
   u_email: 'ada@example.com',
+  u_username: 'ada@example.com',
   u_first_name: 'Ada',
   u_last_name: 'Lovelace',
+  u_phone: '',
+  u_avatar: null,
+  u_allow_newsletters: null,
   u_active_organization_id: 3,
+  u_created_at: new Date(0),
+  u_last_activity: null,
   m_role: 'owner',
   o_api_tokens_enabled: true,
   o_legacy_enabled: false,
@@ -29,9 +35,15 @@ const patRow = (revoked = false): PatRow => ({
 const userRow: UserRow = {
   is_active: true,
   email: 'ada@example.com',
+  username: 'ada@example.com',
   first_name: 'Ada',
   last_name: 'Lovelace',
+  phone: '',
+  avatar: null,
+  allow_newsletters: null,
   active_organization_id: 3,
+  created_at: new Date(0),
+  last_activity: null,
 };
 
 /** Reads the test answers by hand, in the order it chooses; counts how many reached "the database". */
