@@ -51,7 +51,6 @@ const SERVER_ENV = {
   LATCHKEY_BCRYPT_ROUNDS: '4',
   // The per-user PAT creation limit must not throttle the revocation loop (unknown to older builds).
   LATCHKEY_PAT_CREATE_PER_MINUTE: '1000',
-  LATCHKEY_METRICS: 'true',
   LOG_LEVEL: 'warn',
   NODE_ENV: 'production',
 };
@@ -129,16 +128,25 @@ async function waitReady(url, child, timeoutMs) {
  */
 async function latchkey(dbUrl, secret, { timeoutMs = 30_000 } = {}) {
   const port = await freePort();
+  // The Prometheus exporter, on a port of its own: `measure` reads the round trips there.
+  const metricsPort = await freePort();
   const started = performance.now();
   const child = spawnNode([...START_FLAGS, 'dist/main.js'], {
     ...SERVER_ENV,
     PORT: String(port),
+    LATCHKEY_METRICS_PORT: String(metricsPort),
     DATABASE_URL: dbUrl,
     LATCHKEY_SECRET_KEY: secret,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, timeoutMs);
-  return { url, pid: child.pid, readyMs: Math.round(performance.now() - started), stop: () => stopProcess(child) };
+  return {
+    url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    pid: child.pid,
+    readyMs: Math.round(performance.now() - started),
+    stop: () => stopProcess(child),
+  };
 }
 
 /** A new empty database on the admin connection's server; `drop()` removes it. */
@@ -318,14 +326,14 @@ const summary = (result) => ({
   requests: result.requests.total,
 });
 
-const roundTrips = async (url) =>
-  Number(/latchkey_db_round_trips_total (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())[1]);
+const roundTrips = async (metricsUrl) =>
+  Number(/^latchkey_db_round_trips_total (\d+)$/m.exec(await (await fetch(metricsUrl)).text())[1]);
 
-/** One timed autocannon run against the Latchkey at `base`, with the database round trips it caused. */
-async function measure(base, opts) {
-  const before = await roundTrips(base);
+/** One timed autocannon run against `server` (a `latchkey()`), with the database round trips it caused. */
+async function measure(server, opts) {
+  const before = await roundTrips(server.metricsUrl);
   const result = summary(await cannon(opts));
-  return { ...result, trips: (await roundTrips(base)) - before };
+  return { ...result, trips: (await roundTrips(server.metricsUrl)) - before };
 }
 
 /** One pass over a scenario's whole set before timing it, so rounds measure the steady state. */

@@ -90,14 +90,15 @@ ${items.join('\n')}
  * Rounds: the floors and every scenario in turn, so that a slow minute of a shared machine
  * hits them alike; each ratio is taken against the same round's Express floor.
  */
-async function runRounds(base, set, floorUrls) {
+async function runRounds(server, set, floorUrls) {
+  const base = server.url;
   const scenarios = SCENARIOS.map((name) => scenario(name, base, set));
   for (const s of scenarios) await warmUp(s);
   const runs = { express: [], node_http: [], ...Object.fromEntries(SCENARIOS.map((name) => [name, []])) };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const kind of ['express', 'node_http']) runs[kind].push(summary(await cannon({ url: floorUrls[kind] })));
     for (const { name, opts } of scenarios) {
-      const result = await measure(base, opts);
+      const result = await measure(server, opts);
       runs[name].push({ ...result, ratio: result.rps / runs.express.at(-1).rps });
     }
     console.log(
@@ -173,7 +174,7 @@ async function main() {
     console.log(`working set: ${JSON.stringify(describeSet(set))} made through the API in ${secondsSince(started)} s`);
 
     const floorUrls = { express: await floor('express'), node_http: await floor('node_http') };
-    const { floors, scenarios } = await runRounds(a.url, set, floorUrls);
+    const { floors, scenarios } = await runRounds(a, set, floorUrls);
 
     const b = await latchkey(db.url, secret);
     const c = await latchkey(db.url, secret);

@@ -337,7 +337,7 @@ async function loadSideBySide(cases) {
   const shapes = new Map(cases.map((c) => [c, SCENARIOS.map((name) => scenario(name, c.server.url, c.set))]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const c of round % 2 ? cases : [...cases].reverse()) {
-      for (const { name, opts } of shapes.get(c)) c.runs[name].push(await measure(c.server.url, opts));
+      for (const { name, opts } of shapes.get(c)) c.runs[name].push(await measure(c.server, opts));
     }
     console.log(
       `round ${round}/${ROUNDS}: ${cases.map((c) => `${c.label} ${SCENARIOS.map((name) => `${name} ${c.runs[name].at(-1).rps}`).join(', ')}`).join('; ')}`,

@@ -1,8 +1,8 @@
 /**
  * Builds the Express application from its dependencies. Tests import this; `main.ts` listens.
- * Order matters: request id and access log first (so even a 413 has an id), security headers,
- * the OAuth endpoints (which parse their own forms), body parsing, feature routers, then the
- * JSON 404 and the one error serializer.
+ * Order matters: metrics (when given) and request id and access log first (so even a 413 is
+ * counted and has an id), security headers, the OAuth endpoints (which parse their own forms),
+ * body parsing, feature routers, then the JSON 404 and the one error serializer.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -21,6 +21,7 @@ import { requestContext } from './http/request-context';
 import { wellKnownRouter } from './keys/keys.routes';
 import { legacyRouter } from './legacy/legacy.routes';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics/metrics';
 import { orgsRouter } from './orgs/orgs.routes';
 import { oauthRouter } from './tokens/oauth.routes';
 import { tokensRouter } from './tokens/tokens.routes';
@@ -53,6 +54,8 @@ export interface AppDeps {
   readonly migrations: readonly Migration[];
   /** Milliseconds since the epoch; tests freeze it. Default Date.now. */
   readonly clock?: () => number;
+  /** Counts and times every response (served elsewhere: see server.ts). Absent: nothing is measured. */
+  readonly metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): express.Express {
     return cached.context;
   };
 
+  if (deps.metrics) app.use(deps.metrics.requests());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders);
   // Before the body parsers: the standard OAuth endpoints read forms only, and answer whatever

@@ -73,8 +73,11 @@ function configFrom(e: Environment) {
     authCacheSize: e.LATCHKEY_AUTH_CACHE_SIZE,
     /** PATs one user may create or rotate per minute (per instance): bounds row churn. */
     patCreatePerMinute: e.LATCHKEY_PAT_CREATE_PER_MINUTE,
-    /** Serve `GET /metrics` (Prometheus text). Off by default: it is unauthenticated. */
-    metrics: e.LATCHKEY_METRICS === 'true',
+    /** The Prometheus exporter's own listener; undefined when LATCHKEY_METRICS_PORT is 0 (off). */
+    metrics:
+      e.LATCHKEY_METRICS_PORT === 0
+        ? undefined
+        : Object.freeze({ port: e.LATCHKEY_METRICS_PORT, host: e.LATCHKEY_METRICS_HOST }),
   });
 }
 

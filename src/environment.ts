@@ -148,9 +148,13 @@ export const VARIABLES = {
     whenUnset: "the settings' own defaults",
     example: '',
   },
-  LATCHKEY_METRICS: {
-    parser: z.enum(['true', 'false']).default('false'),
-    doc: 'Serve `GET /metrics` (Prometheus text: database round trips, change feed up, memory). Unauthenticated: keep it off unless it is scraped privately.',
+  LATCHKEY_METRICS_PORT: {
+    parser: port.default(9464),
+    doc: "Port of the Prometheus exporter, a server of its own that answers only `GET /metrics` (requests by route and status, authentication outcomes, caches, change feed, database round trips, process and Node.js metrics). 9464 is the OpenTelemetry Prometheus exporter's. `0` turns it off. It is unauthenticated: see `LATCHKEY_METRICS_HOST`.",
+  },
+  LATCHKEY_METRICS_HOST: {
+    parser: z.string().min(1).default('127.0.0.1'),
+    doc: 'Bind address of the Prometheus exporter. Loopback by default, so only a scraper on the same host (or in the same pod) reaches it; set `0.0.0.0` to let Prometheus scrape it over the network, on a network you trust.',
   },
   LATCHKEY_AUTH_CACHE_SIZE: {
     parser: z.coerce.number().int().min(100).max(10_000_000).default(20_000),

@@ -2,7 +2,9 @@
  * The process lifecycle, shared by `npm start` and `latchkey serve`:
  * hold the data dir (embedded only: see db/data-dir-lock) → listen at once (so /healthz
  * answers and /readyz says 503 while we connect) → embedded database if no DATABASE_URL →
- * connect with retries → migrate → bootstrap the first owner → ready. `stop()` is the graceful
+ * connect with retries → migrate → bootstrap the first owner → ready. The Prometheus exporter
+ * (unless LATCHKEY_METRICS_PORT is 0) listens beside the API from the start, on a port and
+ * address of its own, and stops with it. `stop()` is the graceful
  * shutdown: answer with `Connection: close` from now on, stop accepting, let in-flight
  * requests finish within the grace period, then close the pool and the embedded database, and
  * let go of the data dir.
@@ -20,6 +22,7 @@ import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
 import { resolveSecretKey } from './keys/secret-key';
 import type { Logger } from './logger';
+import { Metrics, serveMetrics, type MetricsServer } from './metrics/metrics';
 import { changes } from './audit/changes';
 import { bootstrapFirstOwner } from './orgs/orgs.service';
 import { hashPassword } from './users/passwords';
@@ -59,7 +62,8 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
   let composed: Composed | undefined;
   const aborter = new AbortController();
 
-  const app = createApp({ config, logger, services: () => services, migrations });
+  const metrics = config.metrics ? new Metrics(() => services) : undefined;
+  const app = createApp({ config, logger, services: () => services, migrations, ...(metrics ? { metrics } : {}) });
   let draining = false;
   // While draining, every response closes its connection, so keep-alive clients stop reusing
   // it and the server empties as soon as in-flight requests finish.
@@ -72,6 +76,16 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url }, 'listening');
+  let exporter: MetricsServer | undefined;
+  if (metrics && config.metrics) {
+    try {
+      exporter = await serveMetrics(metrics, config.metrics, logger);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
+    logger.info({ url: exporter.url }, 'metrics listening');
+  }
 
   const ready = (async () => {
     opened = await openDatabase(config, logger, { signal: aborter.signal });
@@ -125,6 +139,7 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
       await closed;
       clearInterval(sweep);
       clearTimeout(grace);
+      await exporter?.close();
       await ready.catch(() => undefined);
       await composed?.close();
       await opened?.close();

@@ -13,7 +13,7 @@
 import { parse as parseCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Context } from '../context';
-import { fail } from '../errors';
+import { fail, toAppError, wireCode } from '../errors';
 import type { Principal } from './principal';
 
 /**
@@ -46,12 +46,50 @@ export function readCookie(req: Request, name: string): string | undefined {
   return header ? parseCookie(header)[name] : undefined;
 }
 
+/** The credential an authentication judged: the resolver's kinds, `none` when none was sent, `pat` for a refresh. */
+export type AuthCredential = 'access_token' | 'legacy_token' | 'session' | 'none' | 'pat';
+
+/** How one authentication ended: `success`, or the code of its refusal as the client saw it. */
+export interface AuthOutcome {
+  readonly credential: AuthCredential;
+  readonly outcome: string;
+}
+
 declare module 'express-serve-static-core' {
   interface Request {
     /** Set by {@link requireAuth}. */
     principal?: Principal;
+    /** Set where an authentication is decided (see {@link noteAuthentication}); the metrics read it. */
+    authentication?: AuthOutcome;
   }
 }
+
+const CREDENTIAL_OF_SCHEME = { Bearer: 'access_token', Token: 'legacy_token', Session: 'session' } as const;
+
+/**
+ * Awaits `work`, an authentication of `credential`, and notes on the request how it ended
+ * (`credential` may be a function: the resolver learns the scheme as it goes). The metrics
+ * count it when the response is sent; nothing here knows of them.
+ */
+export async function noteAuthentication<T>(
+  req: Request,
+  credential: AuthCredential | (() => AuthCredential),
+  work: Promise<T>,
+): Promise<T> {
+  const kind = () => (typeof credential === 'function' ? credential() : credential);
+  try {
+    const result = await work;
+    req.authentication = { credential: kind(), outcome: 'success' };
+    return result;
+  } catch (err) {
+    req.authentication = { credential: kind(), outcome: wireCode(toAppError(err).code) };
+    throw err;
+  }
+}
+
+/** The credential the resolver found on the request (`none` when it found none). */
+const resolved = (req: Request): AuthCredential =>
+  req.credentialScheme ? CREDENTIAL_OF_SCHEME[req.credentialScheme] : 'none';
 
 /**
  * The request's principal; 401 when it carries no credentials or bad ones. Which credential it
@@ -110,7 +148,7 @@ const LEGACY_DEPRECATED = `@${Date.UTC(2026, 10, 23) / 1000}`;
 export function requireAuth(context: () => Context): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const ctx = context();
-    const principal = await authenticate(ctx, req);
+    const principal = await noteAuthentication(req, () => resolved(req), authenticate(ctx, req));
     req.principal = principal;
     ctx.usage.touch('user', principal.userId);
     if (principal.credential.kind === 'legacy') {

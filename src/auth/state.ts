@@ -104,6 +104,8 @@ const KEY_OF = {
   organizations: (row: Record<string, unknown>) => String(row.id),
 } as const;
 type Table = keyof typeof KEY_OF;
+/** The caches, named by the table they copy. */
+export type CacheName = Table;
 const isCached = (table: string): table is Table => Object.hasOwn(KEY_OF, table);
 
 interface Cached {
@@ -116,6 +118,16 @@ interface Cached {
 }
 type Caches = { readonly [T in Table]: LRUCache<string, Cached[T]> };
 type CredentialTable = 'personal_access_tokens' | 'sessions' | 'legacy_tokens';
+
+/** One cache as it is now, for the metrics. */
+export interface CacheStats {
+  readonly cache: CacheName;
+  readonly entries: number;
+  /** Lookups it answered, since start. */
+  readonly hits: number;
+  /** Lookups it could not answer (the database was read), since start. */
+  readonly misses: number;
+}
 
 /** Where a read began: the change count and the feed's generation at that moment. */
 interface Ticket {
@@ -180,6 +192,9 @@ export class AuthState {
   /** Waiters for sync markers, by marker id. */
   readonly #syncs = new Map<string, () => void>();
   #onStall: (reason: string) => void = () => undefined;
+  readonly #lookups = Object.fromEntries(Object.keys(KEY_OF).map((table) => [table, { hits: 0, misses: 0 }])) as {
+    readonly [T in Table]: { hits: number; misses: number };
+  };
 
   constructor(
     private readonly reads: StateReads,
@@ -203,6 +218,15 @@ export class AuthState {
   /** Entries cached now, all caches together. */
   get size(): number {
     return Object.values(this.#caches).reduce((total: number, cache: { size: number }) => total + cache.size, 0);
+  }
+
+  /** Each cache's size and how often it answered, for the metrics. */
+  stats(): CacheStats[] {
+    return (Object.keys(KEY_OF) as Table[]).map((cache) => ({
+      cache,
+      entries: this.#caches[cache].size,
+      ...this.#lookups[cache],
+    }));
   }
 
   /** The feed is lost: changes are being missed, so nothing cached can be trusted. */
@@ -327,7 +351,7 @@ export class AuthState {
   /** A user's profile, for whoami. */
   async user(id: number): Promise<UserRecord | undefined> {
     const key = String(id);
-    const cached = this.#caches.users.get(key);
+    const cached = this.#lookup('users', key);
     if (cached) return cached;
     const ticket = this.#ticket();
     const row = await this.reads.user(id);
@@ -343,7 +367,7 @@ export class AuthState {
     read: () => Promise<R | undefined>,
     credentialOf: (row: R) => Cached[T],
   ): Promise<Held<Cached[T]> | undefined> {
-    const cached = (this.#caches[table] as LRUCache<string, Cached[T]>).get(key);
+    const cached = this.#lookup(table, key);
     const holder = cached && this.#cachedHolder(cached.userId, cached.organizationId);
     if (cached && holder) return { credential: cached, holder };
     const ticket = this.#ticket();
@@ -359,10 +383,18 @@ export class AuthState {
   }
 
   #cachedHolder(userId: number, organizationId: number): Holder | undefined {
-    const user = this.#caches.users.get(String(userId));
-    const membership = this.#caches.memberships.get(`${userId}:${organizationId}`);
-    const policy = this.#caches.organizations.get(String(organizationId));
+    const user = this.#lookup('users', String(userId));
+    const membership = this.#lookup('memberships', `${userId}:${organizationId}`);
+    const policy = this.#lookup('organizations', String(organizationId));
     return user && membership && policy ? { user, role: membership.role ?? undefined, policy } : undefined;
+  }
+
+  /** A cache read, counted as a hit or a miss. */
+  #lookup<T extends Table>(table: T, key: string): Cached[T] | undefined {
+    const value = (this.#caches[table] as LRUCache<string, Cached[T]>).get(key);
+    if (value === undefined) this.#lookups[table].misses++;
+    else this.#lookups[table].hits++;
+    return value;
   }
 
   #ticket(): Ticket {

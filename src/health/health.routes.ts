@@ -6,7 +6,6 @@
 import { Router } from 'express';
 import { fail } from '../errors';
 import { route } from '../http/routing';
-import type { Config } from '../config';
 import type { Services } from '../context';
 import { migrationStatus, type Migration } from '../db/migrator';
 
@@ -22,7 +21,6 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
 
 /** What the health routes look at: the process's services (once connected) and the migrations it expects. */
 export interface HealthDeps {
-  readonly config: Pick<Config, 'metrics'>;
   readonly services: () => Pick<Services, 'database' | 'state'> | undefined;
   readonly migrations: readonly Migration[];
 }
@@ -53,26 +51,5 @@ export function healthRouter(deps: HealthDeps): Router {
       res.json({ status: 'ready', checks: { database: 'ok', migrations: `${status.applied} applied` } });
     },
   });
-  if (deps.config.metrics) {
-    // Prometheus text format, for operators and `npm run bench` (which reads the round trips).
-    route(router, '/metrics', {
-      get: (_req, res) => {
-        const services = deps.services();
-        const lines = [
-          '# TYPE latchkey_db_round_trips_total counter',
-          `latchkey_db_round_trips_total ${services?.database.roundTrips ?? 0}`,
-          '# TYPE latchkey_change_feed_up gauge',
-          `latchkey_change_feed_up ${services?.state.live ? 1 : 0}`,
-          '# TYPE latchkey_auth_cache_entries gauge',
-          `latchkey_auth_cache_entries ${services?.state.size ?? 0}`,
-          ...Object.entries(process.memoryUsage()).flatMap(([kind, bytes]) => [
-            `# TYPE nodejs_memory_${kind}_bytes gauge`,
-            `nodejs_memory_${kind}_bytes ${bytes}`,
-          ]),
-        ];
-        res.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
-      },
-    });
-  }
   return router;
 }

@@ -18,6 +18,7 @@ import { formBody } from '../http/body';
 import { noStore } from '../http/responses';
 import { route } from '../http/routing';
 import { refresh, revokeToken } from './tokens.service';
+import { noteAuthentication } from '../auth/authenticate';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -89,7 +90,9 @@ export function oauthRouter(context: () => Context): Router {
           const refreshToken = required(req, 'refresh_token');
           // No scopes exist: §6 forbids asking for any the grant did not have.
           if (param(req, 'scope') !== undefined) throw fail('invalid_scope');
-          const issued = await refresh(context(), refreshToken, req.ip).catch(asInvalidGrant);
+          const issued = await noteAuthentication(req, 'pat', refresh(context(), refreshToken, req.ip)).catch(
+            asInvalidGrant,
+          );
           // §5.1. The PAT is not rotated, so no refresh_token: the client keeps the one it has.
           noStore(res).json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn });
         },

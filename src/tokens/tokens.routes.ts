@@ -1,7 +1,7 @@
 /** The Label Studio PAT endpoints (contract: "Label Studio-compatible endpoints"). HTTP only. */
 import { Router } from 'express';
 import { z } from 'zod';
-import { authenticate, principalOf, requireAuth } from '../auth/authenticate';
+import { authenticate, noteAuthentication, principalOf, requireAuth } from '../auth/authenticate';
 import { ROLES } from '../auth/roles';
 import type { PerMinuteLimit } from '../rate-limit';
 import type { Context } from '../context';
@@ -45,7 +45,8 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
   route(router, '/api/token/refresh', {
     post: async (req, res) => {
       const { refresh: pat } = parseBody(refreshBody, req.body);
-      noStore(res).json({ access: (await refresh(context(), pat, req.ip)).token });
+      const { token: access } = await noteAuthentication(req, 'pat', refresh(context(), pat, req.ip));
+      noStore(res).json({ access });
     },
   });
 

@@ -18,8 +18,7 @@ function documentedRoutes(): string[] {
 describe('docs/API.md', () => {
   let t: TestApp;
   beforeAll(async () => {
-    // Optional routes switched on (/metrics), so that the page is checked against every one.
-    t = await startTestApp({ env: { LATCHKEY_METRICS: 'true' } });
+    t = await startTestApp();
   });
   afterAll(() => t.close());
 

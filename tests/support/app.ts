@@ -12,6 +12,7 @@ import type { Tagger } from '../../src/secrets';
 import type { KeyRing } from '../../src/keys/keyring';
 import { SecretBox } from '../../src/keys/secret-box';
 import { createLogger, type Logger } from '../../src/logger';
+import { Metrics } from '../../src/metrics/metrics';
 import { createTestDatabase, type TestDatabase } from './db';
 import { frozenClock, type FrozenClock } from './clock';
 import { startProxy, type CuttableProxy } from './proxy';
@@ -37,6 +38,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LATCHKEY_SECRET_KEY: randomBytes(32).toString('base64url'),
     LATCHKEY_BCRYPT_ROUNDS: '4',
     DATABASE_URL: 'postgresql://unused@127.0.0.1:1/unused',
+    // No exporter on the default port: test files run in parallel (a test that wants one names a port).
+    LATCHKEY_METRICS_PORT: '0',
     ...env,
   });
 }
@@ -55,6 +58,8 @@ export interface TestApp {
   readonly clock: FrozenClock;
   readonly proxy: CuttableProxy | undefined;
   readonly feedProxy: CuttableProxy | undefined;
+  /** What the app measured (a registry of its own): `metrics.exposition()` is what `/metrics` would serve. */
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -106,7 +111,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const { services } = composed;
   const { keys, usage, state, tags } = services;
-  const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock });
+  const metrics = new Metrics(() => services);
+  const app = createApp({ config, logger: logs.logger, services: () => services, migrations, clock, metrics });
   return {
     app,
     config,
@@ -121,6 +127,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     clock,
     proxy,
     feedProxy,
+    metrics,
     async close() {
       await composed.close();
       // A test may have ended the pool itself.

@@ -14,6 +14,7 @@ import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
 import { nginxSkipReason } from './nginx';
+import { promtoolSkipReason } from './promtool';
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
@@ -76,4 +77,6 @@ export default async function globalSetup(): Promise<void> {
   process.env[BACKEND_VAR] = JSON.stringify(setup);
   const noNginx = nginxSkipReason();
   if (noNginx) process.stdout.write(`tests: ${noNginx}\n`);
+  const noPromtool = promtoolSkipReason();
+  if (noPromtool) process.stdout.write(`tests: ${noPromtool}\n`);
 }

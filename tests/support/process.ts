@@ -13,12 +13,13 @@ export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN = path.join(ROOT, 'dist/main.js');
 export const CLI = path.join(ROOT, 'bin/latchkey.js');
 
-/** The parent's environment minus everything Latchkey reads, plus `env`. */
+/** The parent's environment minus everything Latchkey reads, plus `env` (the metrics exporter off unless `env` sets its port). */
 export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(LATCHKEY_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(k)),
   );
-  return { ...base, LATCHKEY_BCRYPT_ROUNDS: '4', ...env };
+  // No metrics exporter unless a test asks for one: the default port would collide between test files.
+  return { ...base, LATCHKEY_BCRYPT_ROUNDS: '4', LATCHKEY_METRICS_PORT: '0', ...env };
 }
 
 export interface Finished {

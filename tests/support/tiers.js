@@ -16,6 +16,7 @@ const PROCESS = [
   'tests/scale/',
   'tests/auth/nginx.test.ts',
   'tests/server/drain.test.ts',
+  'tests/metrics/exporter.test.ts',
   // Mostly in-process, but it also drives `latchkey settings` through the built CLI.
   'tests/orgs/settings.test.ts',
 ];
