@@ -2,9 +2,10 @@
  * Builds the Express application from its dependencies. Tests import this; `main.ts` listens.
  * Order matters: metrics (when given) and request id and access log first (so even a 413 is
  * counted and has an id), security headers, the OAuth endpoints (which parse their own forms),
- * body parsing, feature routers, then the JSON 404 and the one error serializer.
+ * body parsing, feature routers, the API's description (built from what those routers declare),
+ * then the JSON 404 and the one error serializer.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { forwardAuthRouter } from './auth/forward-auth.routes';
 import { PerMinuteLimit } from './rate-limit';
@@ -15,8 +16,10 @@ import type { Config } from './config';
 import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
 import { fail, sendError, toAppError } from './errors';
+import { docsRouter, packageVersion } from './docs/docs.routes';
 import { healthRouter } from './health/health.routes';
 import { bodyParsers } from './http/body';
+import { openApiDocument } from './http/openapi';
 import { requestContext } from './http/request-context';
 import { wellKnownRouter } from './keys/keys.routes';
 import { legacyRouter } from './legacy/legacy.routes';
@@ -77,25 +80,46 @@ export function createApp(deps: AppDeps): express.Express {
     return cached.context;
   };
 
+  /** Every router, in the order mounted: the OpenAPI document describes what they declare. */
+  const routers: Router[] = [];
+  const mount = (router: Router) => {
+    routers.push(router);
+    app.use(router);
+  };
+
   if (deps.metrics) app.use(deps.metrics.requests());
   app.use(requestContext(deps.logger));
   app.use(securityHeaders);
   // Before the body parsers: the standard OAuth endpoints read forms only, and answer whatever
   // else they are sent in their RFCs' words.
-  app.use(oauthRouter(context));
+  mount(oauthRouter(context));
   app.use(bodyParsers);
 
   // The hot routes' routers first: each request walks the routers in this order.
-  app.use(forwardAuthRouter(context));
-  app.use(sessionsRouter(context, new LoginThrottle()));
-  app.use(accountRouter(context));
-  app.use(
+  mount(forwardAuthRouter(context));
+  mount(sessionsRouter(context, new LoginThrottle()));
+  mount(accountRouter(context));
+  mount(
     tokensRouter(context, new PerMinuteLimit(deps.config.patCreatePerMinute, clock, 'personal access tokens created')),
   );
-  app.use(legacyRouter(context));
-  app.use(orgsRouter(context));
-  app.use(wellKnownRouter(context, deps.config.issuer));
-  app.use(healthRouter(deps));
+  mount(legacyRouter(context));
+  mount(orgsRouter(context));
+  mount(wellKnownRouter(context, deps.config.issuer));
+  mount(healthRouter(deps));
+  let document: object | undefined;
+  mount(
+    docsRouter({
+      issuer: deps.config.issuer,
+      document: () =>
+        (document ??= openApiDocument(routers, {
+          title: 'Latchkey',
+          version: packageVersion(),
+          description:
+            'Personal access tokens, wire-compatible with Label Studio’s token API. Every error is `{id, status_code, code, detail}` (plus `validation_errors` on a 400), except at the standard OAuth endpoints (RFC 6749 §5.2). Prose: docs/API.md.',
+          server: deps.config.issuer,
+        })),
+    }),
+  );
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(fail('not_found')));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {

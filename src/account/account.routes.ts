@@ -7,7 +7,8 @@ import type { UserRecord } from '../auth/state';
 import type { Context } from '../context';
 import { route } from '../http/routing';
 import { integer, parseBody, storableString } from '../http/validate';
-import { labelStudioUser } from '../users/user-object';
+import { ROLES } from '../auth/roles';
+import { labelStudioUser, labelStudioUserSchema } from '../users/user-object';
 import { updateCurrentUser } from './account.service';
 
 /** Django's `User.username`: at most 150 letters, digits and @/./+/-/_ (UnicodeUsernameValidator). */
@@ -42,6 +43,11 @@ const currentUserPatch = z.object({
   allow_newsletters: boolean.optional(),
 });
 
+/** Label Studio's user object, plus the role this request acts with. */
+const whoamiAnswer = labelStudioUserSchema.extend({ role: z.enum(ROLES) });
+
+const TAGS = ['The current user'];
+
 export function accountRouter(context: () => Context): Router {
   const router = Router();
   const auth = requireAuth(context);
@@ -51,39 +57,70 @@ export function accountRouter(context: () => Context): Router {
    * login acts in); `role` is this request's. `last_activity` is the later of what was read and
    * this instance's own note of the user's activity (which this very request made).
    */
-  const whoami = (principal: Principal, user: UserRecord = principal.user) => {
+  const whoami = (principal: Principal, user: UserRecord = principal.user): z.output<typeof whoamiAnswer> => {
     const noted = context().usage.noted('user', principal.userId);
     const lastActivity = noted && (!user.lastActivity || noted > user.lastActivity) ? noted : user.lastActivity;
     return { ...labelStudioUser({ ...user, id: principal.userId, lastActivity }), role: principal.role };
   };
 
-  route(router, '/api/current-user/whoami', {
-    get: [auth, (req, res) => void res.json(whoami(principalOf(req)))],
-  });
-
-  route(router, '/api/current-user', {
-    patch: [
-      auth,
-      async (req, res) => {
-        const principal = principalOf(req);
-        const body = parseBody(currentUserPatch, req.body);
-        await updateCurrentUser(
-          context(),
-          principal,
-          {
-            activeOrganizationId: body.active_organization,
-            username: body.username,
-            firstName: body.first_name,
-            lastName: body.last_name,
-            phone: body.phone,
-            allowNewsletters: body.allow_newsletters,
-          },
-          req.ip,
-        );
-        res.json(whoami(principal, (await context().state.user(principal.userId)) ?? principal.user));
+  route(
+    router,
+    '/api/current-user/whoami',
+    {
+      get: [auth, (req, res) => void res.json(whoami(principalOf(req)))],
+    },
+    {
+      api: {
+        get: {
+          summary: 'Who the caller is',
+          description: 'Label Studio’s user object (what its SDK’s `WhoAmIUser` parses), plus the request’s `role`.',
+          tags: TAGS,
+          access: 'authenticated',
+          responses: { 200: { description: 'The caller.', schema: whoamiAnswer } },
+        },
       },
-    ],
-  });
+    },
+  );
+
+  route(
+    router,
+    '/api/current-user',
+    {
+      patch: [
+        auth,
+        async (req, res) => {
+          const principal = principalOf(req);
+          const body = parseBody(currentUserPatch, req.body);
+          await updateCurrentUser(
+            context(),
+            principal,
+            {
+              activeOrganizationId: body.active_organization,
+              username: body.username,
+              firstName: body.first_name,
+              lastName: body.last_name,
+              phone: body.phone,
+              allowNewsletters: body.allow_newsletters,
+            },
+            req.ip,
+          );
+          res.json(whoami(principal, (await context().state.user(principal.userId)) ?? principal.user));
+        },
+      ],
+    },
+    {
+      api: {
+        patch: {
+          summary: 'Edit the caller’s profile, or switch the organization the next login acts in',
+          tags: TAGS,
+          access: 'authenticated',
+          body: currentUserPatch,
+          responses: { 200: { description: 'The caller, as whoami answers it.', schema: whoamiAnswer } },
+          errors: ['not_found'],
+        },
+      },
+    },
+  );
 
   return router;
 }

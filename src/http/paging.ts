@@ -1,5 +1,6 @@
 /** Label Studio's (DRF's) page-number paging: `?page=&page_size=` → `{count, next, previous, results}`. */
 import type { Request } from 'express';
+import { z } from 'zod';
 import { fail } from '../errors';
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -11,9 +12,22 @@ export interface Page {
   readonly skip: number;
 }
 
+/** A positive integer of at most six digits. */
+const pageNumber = z.string().regex(/^(?=\d{1,6}$)0*[1-9]\d*$/);
+
+/** The paging parameters, as the OpenAPI document describes them; {@link readPage} reads them. */
+export const pageQuery = z.object({
+  page: pageNumber.optional().meta({
+    description: 'The page, from 1. Not a positive integer, or past the last page: 404 `Invalid page.`.',
+  }),
+  page_size: pageNumber.optional().meta({
+    description: `Results per page: default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE} (a larger size is cut to it; an invalid one is the default).`,
+  }),
+});
+
 const positive = (value: unknown, fallback: number) => {
   if (value === undefined || value === '') return fallback;
-  return typeof value === 'string' && /^\d{1,6}$/.test(value) && Number(value) > 0 ? Number(value) : undefined;
+  return pageNumber.safeParse(value).success ? Number(value) : undefined;
 };
 
 /** The requested page; DRF answers a bad page number with 404 "Invalid page.". */

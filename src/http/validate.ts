@@ -27,9 +27,17 @@ export function text(max?: number) {
 /** An integer, from JSON or from a form's digits. */
 export const integer = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().regex(/^\s*-?\d+\s*$/, 'A valid integer is required.')], {
-      error: requiredOr('A valid integer is required.'),
-    })
+    .union(
+      [
+        // The bounds, which the pipe checks after conversion, as the OpenAPI document shows them
+        // (metadata: it changes no check and no message).
+        z.number().meta({ type: 'integer', minimum: min, maximum: max }),
+        z.string().regex(/^\s*-?\d+\s*$/, 'A valid integer is required.'),
+      ],
+      {
+        error: requiredOr('A valid integer is required.'),
+      },
+    )
     .transform(Number)
     .pipe(
       z
@@ -83,8 +91,12 @@ export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   return Object.fromEntries(fields);
 }
 
-/** A numeric id from the path; anything else names nothing (404). */
+/** A record's id in a path: digits, as many as a Postgres `integer` id may have. */
+export const idSegment = z.string().regex(/^\d{1,9}$/);
+
+/** A numeric id from the path ({@link idSegment}); anything else names nothing (404). */
 export function idParam(value: unknown): number {
-  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw fail('not_found');
-  return Number(value);
+  const parsed = idSegment.safeParse(value);
+  if (!parsed.success) throw fail('not_found');
+  return Number(parsed.data);
 }

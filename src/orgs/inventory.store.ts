@@ -17,7 +17,7 @@ export interface InventoryRow {
   readonly expires_at: Date | null;
   readonly last_used_at: Date | null;
   readonly revoked_at: Date | null;
-  readonly revoked_reason: string | null;
+  readonly revoked_reason: 'revoked' | 'rotated' | 'reuse' | null;
 }
 
 export async function countOrgTokens(db: Db, organizationId: number): Promise<number> {

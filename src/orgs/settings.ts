@@ -15,6 +15,14 @@ export interface TokenSettings {
   readonly access_token_ttl_seconds: number;
 }
 
+/** The settings as they are answered (for the OpenAPI document). */
+export const tokenSettings = z.object({
+  api_tokens_enabled: z.boolean(),
+  legacy_api_tokens_enabled: z.boolean(),
+  api_token_ttl_days: z.int(),
+  access_token_ttl_seconds: z.int(),
+}) satisfies z.ZodType<TokenSettings>;
+
 /** Label Studio's current defaults; the database columns default to the same. */
 export const SETTINGS_DEFAULTS: TokenSettings = Object.freeze({
   api_tokens_enabled: true,

@@ -18,30 +18,77 @@ const loginBody = z.object({
     .max(1024),
 });
 
+const TAGS = ['Login and sessions'];
+
+const loggedIn = z.object({
+  access: z.string().meta({
+    description: 'An access token (JWT) for this session; the session and CSRF cookies are set beside it.',
+  }),
+});
+
 export function sessionsRouter(context: () => Context, throttle: LoginThrottle): Router {
   const router = Router();
   const auth = requireAuth(context);
   const secureCookies = () => context().config.issuer.startsWith('https:');
 
-  route(router, '/api/auth/login', {
-    post: async (req, res) => {
-      const body = parseBody(loginBody, req.body);
-      const session = await login(context(), throttle, body, req.ip ?? 'unknown');
-      setSessionCookies(res, { session: session.session, csrf: session.csrf }, session.maxAgeMs, secureCookies());
-      noStore(res).json({ access: session.access });
-    },
-  });
-
-  route(router, '/api/auth/logout', {
-    post: [
-      auth,
-      async (req, res) => {
-        await logout(context(), principalOf(req), req.ip);
-        clearSessionCookies(res, secureCookies());
-        res.status(204).end();
+  route(
+    router,
+    '/api/auth/login',
+    {
+      post: async (req, res) => {
+        const body = parseBody(loginBody, req.body);
+        const session = await login(context(), throttle, body, req.ip ?? 'unknown');
+        setSessionCookies(res, { session: session.session, csrf: session.csrf }, session.maxAgeMs, secureCookies());
+        noStore(res).json({ access: session.access } satisfies z.output<typeof loggedIn>);
       },
-    ],
-  });
+    },
+    {
+      api: {
+        post: {
+          summary: 'Log in with email and password',
+          description:
+            'Starts a browser session (cookies `latchkey_session` and `csrftoken`) in the user’s active organization, and answers a login access token.',
+          tags: TAGS,
+          access: 'public',
+          body: loginBody,
+          responses: {
+            200: {
+              description: 'Logged in.',
+              schema: loggedIn,
+              headers: { 'Set-Cookie': 'The session cookie (HttpOnly) and the CSRF cookie.' },
+            },
+          },
+          errors: ['invalid_credentials', 'permission_denied', 'rate_limited'],
+        },
+      },
+    },
+  );
+
+  route(
+    router,
+    '/api/auth/logout',
+    {
+      post: [
+        auth,
+        async (req, res) => {
+          await logout(context(), principalOf(req), req.ip);
+          clearSessionCookies(res, secureCookies());
+          res.status(204).end();
+        },
+      ],
+    },
+    {
+      api: {
+        post: {
+          summary: 'Log out',
+          description: 'Ends the caller’s session (and the login access tokens bound to it) and clears its cookies.',
+          tags: TAGS,
+          access: 'authenticated',
+          responses: { 204: { description: 'Logged out.' } },
+        },
+      },
+    },
+  );
 
   return router;
 }

@@ -5,6 +5,7 @@
  */
 import { looksLikeJwt } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
+import type { Role } from '../auth/roles';
 import type { Context } from '../context';
 import { AppError } from '../errors';
 import { authenticateBearer } from './access-token';
@@ -20,7 +21,7 @@ export type Introspection =
       readonly sub: string;
       readonly user_id: string;
       readonly org_id: number;
-      readonly role: string;
+      readonly role: Role;
       readonly iss: string;
       readonly exp?: number;
       readonly iat?: number;

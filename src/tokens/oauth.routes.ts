@@ -12,6 +12,7 @@
  * to authenticate a client is refused with `invalid_client`.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
 import type { Context } from '../context';
 import { AppError, fail } from '../errors';
 import { formBody } from '../http/body';
@@ -73,6 +74,34 @@ function asInvalidGrant(err: unknown): never {
   throw err;
 }
 
+const TAGS = ['Standard OAuth 2.0'];
+
+/**
+ * The parameters the two endpoints read, for the OpenAPI document. They are read one by one
+ * (`param`, `required`), not parsed with these: RFC 6749 gives each absence or error its own
+ * answer (§3.1: an empty value is an absent one, a repeated one is refused).
+ */
+const clientParams = {
+  client_id: z.string().optional().meta({ description: 'A public client’s id: accepted, not checked.' }),
+};
+const tokenRequest = z.object({
+  grant_type: z.literal('refresh_token'),
+  refresh_token: z.string().meta({ description: 'A personal access token.' }),
+  scope: z.string().optional().meta({ description: 'Never granted: Latchkey has no scopes (`invalid_scope`).' }),
+  ...clientParams,
+});
+const revocationRequest = z.object({
+  token: z.string().meta({ description: 'A personal access token, or anything: an unknown token revokes nothing.' }),
+  token_type_hint: z.string().optional(),
+  ...clientParams,
+});
+/** RFC 6749 §5.1. */
+const tokenAnswer = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.int().min(1),
+});
+
 export function oauthRouter(context: () => Context): Router {
   const router = Router();
 
@@ -94,11 +123,31 @@ export function oauthRouter(context: () => Context): Router {
             asInvalidGrant,
           );
           // §5.1. The PAT is not rotated, so no refresh_token: the client keeps the one it has.
-          noStore(res).json({ access_token: issued.token, token_type: 'Bearer', expires_in: issued.expiresIn });
+          noStore(res).json({
+            access_token: issued.token,
+            token_type: 'Bearer',
+            expires_in: issued.expiresIn,
+          } satisfies z.output<typeof tokenAnswer>);
         },
       ],
     },
-    { before: oauthErrors },
+    {
+      before: oauthErrors,
+      api: {
+        post: {
+          summary: 'Token endpoint: the refresh grant (RFC 6749 §6), a PAT as the refresh token',
+          description:
+            'Public clients only (auth method `none`). The PAT is not rotated: no `refresh_token` in the answer.',
+          tags: TAGS,
+          access: 'public',
+          body: tokenRequest,
+          bodyTypes: [FORM],
+          errorFormat: 'oauth',
+          responses: { 200: { description: 'RFC 6749 §5.1.', schema: tokenAnswer } },
+          errors: ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope'],
+        },
+      },
+    },
   );
 
   route(
@@ -118,7 +167,22 @@ export function oauthRouter(context: () => Context): Router {
         },
       ],
     },
-    { before: oauthErrors },
+    {
+      before: oauthErrors,
+      api: {
+        post: {
+          summary: 'Revocation endpoint (RFC 7009)',
+          description: 'A PAT revokes itself; an unknown or invalid token is 200 as well (§2.2).',
+          tags: TAGS,
+          access: 'public',
+          body: revocationRequest,
+          bodyTypes: [FORM],
+          errorFormat: 'oauth',
+          responses: { 200: { description: 'Revoked, or nothing to revoke; no body.' } },
+          errors: ['invalid_request', 'invalid_client', 'unsupported_token_type'],
+        },
+      },
+    },
   );
 
   return router;

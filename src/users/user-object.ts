@@ -2,7 +2,8 @@
  * Label Studio's user object, as its API answers it (`UserSerializer`; the SDK's `WhoAmIUser`
  * requires `username`): whoami, `PATCH /api/current-user` and the member list answer it.
  */
-import { iso } from '../http/responses';
+import { z } from 'zod';
+import { iso, timestamp } from '../http/responses';
 
 /** What the object is made of: a cached user (AuthState) or a row alike. */
 export interface UserFields {
@@ -31,7 +32,23 @@ export function initials(user: Pick<UserFields, 'firstName' | 'lastName' | 'emai
   return first(user.firstName, 1) + first(user.lastName, 1);
 }
 
-export function labelStudioUser(user: UserFields) {
+/** The object's schema, for the OpenAPI document (what {@link labelStudioUser} answers). */
+export const labelStudioUserSchema = z.object({
+  id: z.int(),
+  username: z.string(),
+  email: z.string(),
+  first_name: z.string(),
+  last_name: z.string(),
+  avatar: z.string().nullable(),
+  initials: z.string(),
+  phone: z.string(),
+  active_organization: z.int().nullable(),
+  date_joined: timestamp,
+  last_activity: timestamp.nullable(),
+  allow_newsletters: z.boolean().nullable(),
+});
+
+export function labelStudioUser(user: UserFields): z.output<typeof labelStudioUserSchema> {
   return {
     id: user.id,
     username: user.username,
@@ -42,7 +59,7 @@ export function labelStudioUser(user: UserFields) {
     initials: initials(user),
     phone: user.phone,
     active_organization: user.activeOrganizationId,
-    date_joined: iso(user.dateJoined)!,
+    date_joined: iso(user.dateJoined),
     last_activity: iso(user.lastActivity),
     allow_newsletters: user.allowNewsletters,
   };

@@ -65,6 +65,8 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['GET', '/.well-known/oauth-authorization-server'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
+  ['GET', '/api/openapi.json'],
+  ['GET', '/api/docs'],
 ];
 const FIELDS = [...new Set(ROUTES.flatMap(([, , fields]) => fields ?? []))];
 
