@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'src/generated/', 'node_modules/', 'web/dist/', 'prisma.config.ts'] },
+  { ignores: ['**/dist/', 'coverage/', 'src/generated/', '**/node_modules/', 'prisma.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
