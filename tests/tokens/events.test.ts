@@ -156,7 +156,33 @@ describe('what it carries', () => {
     expect([...(dataOf(event).jtis as string[])].sort()).toEqual([...jtis].sort());
   });
 
-  it('memberships demoted, promoted and removed, with the role they grant now', async () => {
+  it('a mass revocation comes as events of at most 500 jtis each', async () => {
+    const s = await current();
+    const kid = (await t.database.prisma.signingKey.findFirstOrThrow({ where: { state: 'signing' } })).kid;
+    const jtis = Array.from({ length: 1_201 }, (_, i) => `${'mass'.padEnd(28, '0')}${String(i).padStart(4, '0')}`);
+    await t.database.prisma.personalAccessToken.createMany({
+      data: jtis.map((jti) => ({
+        jti,
+        name: 'mass',
+        userId: owner.userId,
+        organizationId: owner.organizationId,
+        role: 'owner' as const,
+        kid,
+        familyId: jti,
+        expiresAt: new Date(t.clock() + 86_400_000),
+      })),
+    });
+    await t.database.prisma.personalAccessToken.updateMany({
+      where: { jti: { in: jtis } },
+      data: { revokedAt: new Date(t.clock()), revokedReason: 'revoked' },
+    });
+    await s.next(revokedJti(jtis.at(-1)!), 'the last of them arrives');
+    const mass = s.events.filter((e) => e.type === 'pat_revoked' && jtis.includes(dataOf(e).jtis[0]));
+    expect(mass.map((e) => (dataOf(e).jtis as string[]).length)).toEqual([500, 500, 201]);
+    expect(mass.flatMap((e) => dataOf(e).jtis as string[]).sort()).toEqual(jtis);
+  });
+
+  it('memberships demoted and removed, with the role they grant now', async () => {
     const s = await current();
     const member = await createMember(t, { organizationId: owner.organizationId, role: 'manager' });
     const access = await loginAccess(t, owner);
@@ -308,10 +334,13 @@ describe('resuming', () => {
     await t.database.prisma.$executeRaw`
       UPDATE token_events SET created_at = now() - make_interval(secs => ${TOKEN_EVENT_RETENTION_SECONDS - 60})
       WHERE id = ${BigInt(keptEvent.lastEventId)}`;
-    // The next event written prunes.
-    const trigger = await createPat(t, owner);
-    await request(t.app).post('/api/token/blacklist').send({ refresh: trigger.token }).expect(204);
-    await s.next(revokedJti(jtiOf(trigger.token)), 'the third revocation arrives');
+    // Each event written prunes up to 100 rows past the window.
+    const aged = await t.database.prisma.tokenEvent.count({ where: { id: { lte: BigInt(oldEvent.lastEventId) } } });
+    for (let write = 0; write < Math.ceil(aged / 100); write++) {
+      const trigger = await createPat(t, owner);
+      await request(t.app).post('/api/token/blacklist').send({ refresh: trigger.token }).expect(204);
+      await s.next(revokedJti(jtiOf(trigger.token)), 'a later revocation arrives');
+    }
     const ids = (await t.database.prisma.tokenEvent.findMany({ select: { id: true } })).map((e) => String(e.id));
     expect(ids).not.toContain(oldEvent.lastEventId);
     expect(ids).toContain(keptEvent.lastEventId);

@@ -48,7 +48,8 @@ END;
 $$;
 
 -- A PAT stopped (revoked, rotated, its family revoked, deleted): one event per organization and
--- transaction, listing every jti the transaction stopped (a family revocation lists them all).
+-- transaction, listing every jti the transaction stopped (a family revocation lists them all),
+-- 500 at most per event (a mass revocation is several events, none too large to send).
 -- CreateFunction
 CREATE FUNCTION "latchkey_pat_event"() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -58,11 +59,13 @@ DECLARE
 BEGIN
     IF pending IS NOT NULL THEN
         UPDATE token_events SET data = jsonb_set(data, '{jtis}', (data -> 'jtis') || to_jsonb(OLD.jti::TEXT))
-        WHERE id = pending;
-    ELSE
-        PERFORM set_config(setting, latchkey_token_event(OLD.organization_id, 'pat_revoked',
-            jsonb_build_object('jtis', jsonb_build_array(OLD.jti::TEXT)))::TEXT, true);
+        WHERE id = pending AND jsonb_array_length(data -> 'jtis') < 500;
+        IF FOUND THEN
+            RETURN NULL;
+        END IF;
     END IF;
+    PERFORM set_config(setting, latchkey_token_event(OLD.organization_id, 'pat_revoked',
+        jsonb_build_object('jtis', jsonb_build_array(OLD.jti::TEXT)))::TEXT, true);
     RETURN NULL;
 END;
 $$;
