@@ -82,10 +82,11 @@ async function stream(ctx: Context, req: Request, res: Response): Promise<void> 
     return;
   }
   const subscription = ctx.events.subscribe(principal.organizationId);
+  res.on('close', () => subscription.end('client_gone'));
   let expiry: NodeJS.Timeout | undefined;
   try {
     const start = await startingPoint(ctx, req.get('last-event-id'));
-    res.on('close', () => subscription.end('client_gone'));
+    if (subscription.ended) return;
     const exp = expiryOf(req);
     if (exp !== undefined) {
       const left = Math.min(Math.max(0, exp * 1000 - ctx.clock()), 2 ** 31 - 1);
