@@ -4,6 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # The workspaces' manifests, so that npm ci sees the same tree the lockfile describes.
 COPY packages/client/package.json packages/client/
+COPY packages/express/package.json packages/express/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --ignore-scripts

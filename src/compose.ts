@@ -18,6 +18,7 @@ import { Tagger } from './secrets';
 import { authenticateLegacy } from './legacy/legacy.service';
 import { authenticateSession } from './sessions/sessions.service';
 import { authenticateBearer } from './tokens/access-token';
+import { TokenEventHub } from './tokens/events.service';
 
 /** Pending last-used times are written this often (each token at most once a minute). */
 const USAGE_FLUSH_INTERVAL_MS = 10_000;
@@ -59,6 +60,7 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     verifiedCacheSize: config.authCacheSize,
   });
   const usage = new UsageRecorder(database.db, clock, logger);
+  const events = new TokenEventHub(config.eventStreamsMax);
   const live = await openLiveState({
     database,
     embedded: options.embedded,
@@ -67,6 +69,13 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
     logger,
     ...(options.feedUrl ? { feedUrl: options.feedUrl } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    observer: {
+      onChange(change) {
+        if (change.table === 'token_events' && change.op === 'INSERT')
+          events.announce(BigInt(String(change.row.id)), (change.row.organization_id as number | null) ?? null);
+      },
+      onListening: () => events.wakeAll(),
+    },
   });
   const flush =
     options.flushUsage === false ? undefined : setInterval(() => void usage.flush(), USAGE_FLUSH_INTERVAL_MS).unref();
@@ -84,10 +93,12 @@ export async function compose(options: ComposeOptions): Promise<Composed> {
       'legacy tokens of the old format looked up',
     ),
     verifiers: { access: authenticateBearer, legacy: authenticateLegacy, session: authenticateSession },
+    events,
   };
   return {
     services,
     async close() {
+      events.close();
       clearInterval(flush);
       await usage.flush();
       await live.close();

@@ -73,6 +73,8 @@ function configFrom(e: Environment) {
     authCacheSize: e.LATCHKEY_AUTH_CACHE_SIZE,
     /** PATs one user may create or rotate per minute (per instance): bounds row churn. */
     patCreatePerMinute: e.LATCHKEY_PAT_CREATE_PER_MINUTE,
+    /** Revocation streams one instance serves at once (503 beyond). */
+    eventStreamsMax: e.LATCHKEY_EVENT_STREAMS_MAX,
     /** The Prometheus exporter's own listener; undefined when LATCHKEY_METRICS_PORT is 0 (off). */
     metrics:
       e.LATCHKEY_METRICS_PORT === 0

@@ -9,6 +9,7 @@ import type { KeyRing } from './keys/keyring';
 import type { Logger } from './logger';
 import type { PerMinuteLimit } from './rate-limit';
 import type { Tagger } from './secrets';
+import type { TokenEventHub } from './tokens/events.service';
 
 /** What the process has once it is ready (built by `compose()`, for the server and the tests alike). */
 export interface Services {
@@ -28,6 +29,8 @@ export interface Services {
   readonly unkeyedLegacyLookups: PerMinuteLimit;
   /** Each credential kind's verifier, supplied by the room that issues it. */
   readonly verifiers: Verifiers;
+  /** The revocation streams this instance serves (GET /api/token/events), woken by the change feed. */
+  readonly events: TokenEventHub;
 }
 
 /** Everything a service function needs: the services, the configuration, the logger and the clock. */

@@ -164,6 +164,10 @@ export const VARIABLES = {
     parser: z.coerce.number().int().min(1).max(100_000).default(30),
     doc: 'PATs one user may create or rotate per minute on one instance (429 beyond): bounds row churn.',
   },
+  LATCHKEY_EVENT_STREAMS_MAX: {
+    parser: z.coerce.number().int().min(1).max(100_000).default(1_000),
+    doc: 'Revocation streams (`GET /api/token/events`) one instance keeps open at once; beyond, 503 with `Retry-After`. Each open stream holds a connection and a few KB, never a buffer of events.',
+  },
   LOG_LEVEL: {
     parser: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     doc: 'pino log level.',

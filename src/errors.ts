@@ -111,6 +111,11 @@ export const ERRORS = {
     headers: { 'Retry-After': '1' },
   },
   internal_error: { status: 500, detail: 'Internal server error.' },
+  stream_limit_reached: {
+    status: 503,
+    detail: 'This instance serves as many event streams as it may (LATCHKEY_EVENT_STREAMS_MAX); try again later.',
+    headers: { 'Retry-After': '5' },
+  },
   // The standard OAuth endpoints' own refusals (RFC 6749 §5.2, RFC 7009 §2.2.1), sent in that
   // shape by sendOAuthError. Their names are the RFCs' codes.
   invalid_request: {

@@ -12,6 +12,13 @@ export const MAX_LEEWAY_SECONDS = 300;
 /** How long a demoted signing key must keep verifying: every access token it signed has expired by then. */
 export const KEY_RETIREMENT_GRACE_SECONDS = MAX_ACCESS_TOKEN_TTL_SECONDS + MAX_LEEWAY_SECONDS;
 /**
+ * How long the revocation stream's log (`token_events`) keeps an event: every access token
+ * issued before it has expired by then, so a subscriber that replays the log knows every
+ * revocation that can still matter. The migration that prunes the table names the same number
+ * (a test checks that they agree).
+ */
+export const TOKEN_EVENT_RETENTION_SECONDS = MAX_ACCESS_TOKEN_TTL_SECONDS + MAX_LEEWAY_SECONDS;
+/**
  * Legacy tokens issued before their checksum was keyed can only be told from a guess by a
  * database lookup; this many such cold lookups a minute per instance, then 429 until the
  * minute is over (warm tokens are unaffected: they need no lookup).

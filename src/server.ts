@@ -127,6 +127,8 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
     (stopping ??= (async () => {
       draining = true;
       aborter.abort();
+      // Event streams never end by themselves: end them now, so their connections drain.
+      services?.events.close();
       await sleep(DRAIN_WINDOW_MS);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A keep-alive connection turns idle when its in-flight response ends; close those as they do.

@@ -429,6 +429,8 @@ export async function openLiveState(options: {
   readonly feedUrl?: string;
   /** Stop waiting for the first LISTEN (the server is stopping). */
   readonly signal?: AbortSignal;
+  /** Told of every change after the state applied it, and of every (re)connection once the state is live. */
+  readonly observer?: { onChange(change: Change): void; onListening(): void };
 }): Promise<LiveState> {
   const { database, keys, logger } = options;
   const state = new AuthState(storeReads(database.db), options.cacheSize);
@@ -437,6 +439,7 @@ export async function openLiveState(options: {
   const handlers: ChangeFeedHandlers = {
     onChange(change) {
       state.apply(change);
+      options.observer?.onChange(change);
       if (change.table === 'signing_keys')
         keys
           .reload()
@@ -447,6 +450,7 @@ export async function openLiveState(options: {
     async onListening() {
       await keys.reload();
       state.listening();
+      options.observer?.onListening();
       logger.info('change feed listening; authentication caches in use');
       first();
     },

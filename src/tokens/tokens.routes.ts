@@ -8,6 +8,7 @@ import type { Context } from '../context';
 import { iso, noStore, timestamp } from '../http/responses';
 import { route } from '../http/routing';
 import { choice, idParam, idSegment, integer, parseBody, text } from '../http/validate';
+import { tokenEventsRoute } from './events.routes';
 import { introspect } from './introspection.service';
 import {
   createPat,
@@ -286,6 +287,9 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
       },
     },
   );
+
+  // Before /api/token/:id, which would take "events" for an id.
+  tokenEventsRoute(router, context);
 
   route(
     router,

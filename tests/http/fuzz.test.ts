@@ -41,6 +41,7 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['GET', '/api/token'],
   ['POST', '/api/token', ['name', 'expires_in_days', 'role']],
   ['DELETE', '/api/token/:id'],
+  ['GET', '/api/token/events'],
   ['POST', '/oauth/token', ['grant_type', 'refresh_token', 'scope', 'client_id', 'client_secret']],
   ['POST', '/oauth/revoke', ['token', 'token_type_hint', 'client_id']],
   ['GET', '/api/current-user/token'],
@@ -489,6 +490,12 @@ function send(sent: Sent): Promise<Received> {
     const req = http.request(
       { host: '127.0.0.1', port, method: sent.method, path: sent.path, headers, agent },
       (res) => {
+        if (res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/event-stream')) {
+          // The revocation stream does not end by itself: its headers are the whole answer here.
+          res.destroy();
+          resolve({ status: res.statusCode, headers: res.headers, text: '' });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
