@@ -93,3 +93,14 @@ it('surfaces a refused PAT as a LatchkeyError with the contract code, without re
   expect(refused).toMatchObject({ status: 401, code: 'token_invalid' });
   expect(refreshes()).toBe(1);
 });
+
+it('makes typed calls generated from the OpenAPI document, with the same token handling', async () => {
+  const { latchkey, refreshes } = client();
+  const { data, response } = await latchkey.api.GET('/api/current-user/whoami');
+  expect(response.status).toBe(200);
+  expect(data?.username).toBe(owner.email);
+  const created = await latchkey.api.POST('/api/token', { body: { name: 'from the typed client' } });
+  expect(created.response.status).toBe(201);
+  expect(created.data?.name).toBe('from the typed client');
+  expect(refreshes()).toBe(1);
+});

@@ -3,8 +3,13 @@
  * short-lived access tokens (Label Studio's `POST /api/token/refresh`), refreshes one ahead of
  * its `exp`, refreshes once more and retries when the server answers 401 `token_expired`, and
  * lets any number of concurrent calls share one refresh. Only `fetch` is used, so it runs in
- * Node 20+ and in browsers alike.
+ * Node 20+ and in browsers alike. Its typed calls (`api`) are generated from the OpenAPI
+ * document the server serves (`npm run client:types`; CI fails when they are out of date).
  */
+import createClient, { type Client } from 'openapi-fetch';
+import type { paths } from './openapi';
+
+export type { paths } from './openapi';
 
 export interface LatchkeyClientOptions {
   /** Where Latchkey answers, e.g. `https://latchkey.example.com`. */
@@ -48,6 +53,12 @@ function expiryOf(token: string): number {
   return exp;
 }
 
+function withBearer(request: Request, token: string): Request {
+  const headers = new Headers(request.headers);
+  headers.set('Authorization', `Bearer ${token}`);
+  return new Request(request, { headers });
+}
+
 async function errorOf(res: Response): Promise<LatchkeyError> {
   const body: unknown = await res.json().catch(() => undefined);
   const code = typeof body === 'object' && body !== null && 'code' in body ? String(body.code) : undefined;
@@ -63,6 +74,8 @@ export class LatchkeyClient {
   #access: Access | undefined;
   /** The refresh in flight, shared by every caller that needs a token meanwhile. */
   #refreshing: Promise<Access> | undefined;
+  /** Typed calls for every route, e.g. `await latchkey.api.GET('/api/token/')` (openapi-fetch). */
+  readonly api: Client<paths>;
 
   constructor(options: LatchkeyClientOptions) {
     this.#base = new URL(options.baseUrl);
@@ -70,6 +83,10 @@ export class LatchkeyClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#ahead = options.refreshAheadSeconds ?? 30;
     this.#clock = options.clock ?? Date.now;
+    this.api = createClient<paths>({
+      baseUrl: this.#base.href.replace(/\/$/, ''),
+      fetch: (request: Request) => this.#authorized(request),
+    });
   }
 
   /** A current access token: the one held, unless it is within `refreshAheadSeconds` of `exp`. */
@@ -84,12 +101,8 @@ export class LatchkeyClient {
    * (the server's clock ran ahead of ours) refreshes once and retries once; any other answer is
    * returned as it is.
    */
-  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const held = await this.accessToken();
-    const res = await this.#send(path, init, held);
-    if (res.status !== 401 || (await this.#code(res.clone())) !== 'token_expired') return res;
-    const fresh = await this.#refresh(this.#access?.token === held ? this.#access : undefined);
-    return this.#send(path, init, fresh.token);
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return this.#authorized(new Request(new URL(path, this.#base), init));
   }
 
   /** `fetch`, then the JSON body of a 2xx; a {@link LatchkeyError} otherwise. */
@@ -104,10 +117,14 @@ export class LatchkeyClient {
     return this.json<T>('/api/current-user/whoami');
   }
 
-  #send(path: string, init: RequestInit, token: string): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set('Authorization', `Bearer ${token}`);
-    return this.#fetch(new URL(path, this.#base), { ...init, headers });
+  /** Sends `request` with the current access token; on 401 `token_expired`, refreshes once and resends once. */
+  async #authorized(request: Request): Promise<Response> {
+    const again = request.clone();
+    const held = await this.accessToken();
+    const res = await this.#fetch(withBearer(request, held));
+    if (res.status !== 401 || (await this.#code(res.clone())) !== 'token_expired') return res;
+    const fresh = await this.#refresh(this.#access?.token === held ? this.#access : undefined);
+    return this.#fetch(withBearer(again, fresh.token));
   }
 
   async #code(res: Response): Promise<string | undefined> {
