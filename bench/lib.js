@@ -92,17 +92,30 @@ async function stopProcess(child, graceMs = 15_000) {
 const stopAll = (signal = 'SIGTERM') =>
   Promise.all([...children].map((child) => (signal === 'SIGKILL' ? child.kill('SIGKILL') : stopProcess(child))));
 
-/** A floor server (bench/floors.js) of `kind`; resolves to its /whoami URL once it listens. */
-async function floor(kind) {
+/**
+ * `node SCRIPT ...args PORT` on a free port, with `env`; resolves to its base URL once it
+ * prints `listening` (fails if it exits first, or after `timeoutMs`).
+ */
+async function listener(script, args, env = {}, timeoutMs = 30_000) {
   const port = await freePort();
-  const child = spawnNode(['bench/floors.js', kind, String(port)], {}, 'pipe');
+  const child = spawnNode([script, ...args, String(port)], env, 'pipe');
+  let timer;
   await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk).includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`floor ${kind} exited with ${code}: ${out.slice(-500)}`)));
-  });
-  return `http://127.0.0.1:${port}/whoami`;
+    child.once('exit', (code) =>
+      reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${out.slice(-500)}`)),
+    );
+    timer = setTimeout(
+      () => reject(new Error(`${script} ${args.join(' ')} did not listen within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  }).finally(() => clearTimeout(timer));
+  return `http://127.0.0.1:${port}`;
 }
+
+/** A floor server (bench/floors.js) of `kind`; resolves to its /whoami URL once it listens. */
+const floor = async (kind) => `${await listener('bench/floors.js', [kind])}/whoami`;
 
 /** Polls /readyz until 200; fails as soon as the process exits (e.g. out of memory). */
 async function waitReady(url, child, timeoutMs) {
@@ -401,9 +414,11 @@ module.exports = {
   aggregate,
   cannon,
   describeSet,
+  eachHeader,
   floor,
   json,
   latchkey,
+  listener,
   makeWorkingSet,
   measure,
   median,

@@ -1,6 +1,7 @@
 // `npm run bench`: the production build against a real Postgres, driven by autocannon on
 // loopback. Prints a table and writes bench/results.json and bench/results.svg (keeping the
-// "scale" key that `npm run bench -- --scale` wrote there; see bench/scale.js).
+// "scale" key that `npm run bench -- --scale` wrote there, see bench/scale.js, and the
+// "resource_server" key of `npm run bench -- --resource-server`, see bench/resource-server.js).
 //
 // Each scenario cycles round robin through a working set made through the HTTP API
 // (bench/lib.js): 10,000 access tokens from 1,000 PATs of 1,000 users, and their 1,000
@@ -206,8 +207,8 @@ async function main() {
       `revocation propagation to 2 other instances: p50 ${out.revocation_propagation_ms.p50} ms, p99 ${out.revocation_propagation_ms.p99} ms (${delays.length} samples)`,
     );
     console.log(`max RSS of the Latchkey processes: ${out.rss_max_mb} MB`);
-    const { scale } = readResults();
-    writeResults(scale ? { ...out, scale } : out);
+    const { scale, resource_server } = readResults();
+    writeResults({ ...out, ...(scale && { scale }), ...(resource_server && { resource_server }) });
     writeFileSync(path.join(__dirname, 'results.svg'), svg(out));
     console.log('wrote bench/results.json and bench/results.svg');
   } finally {
@@ -226,7 +227,11 @@ function onInterrupt() {
 
 if (require.main === module) {
   process.once('SIGINT', onInterrupt);
-  const mode = process.argv.includes('--scale') ? require('./scale').main : main;
+  const mode = process.argv.includes('--scale')
+    ? require('./scale').main
+    : process.argv.includes('--resource-server')
+      ? require('./resource-server').main
+      : main;
   mode().catch((err) => {
     console.error(err);
     stopAll('SIGKILL');
