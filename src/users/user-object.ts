@@ -3,22 +3,11 @@
  * requires `username`): whoami, `PATCH /api/current-user` and the member list answer it.
  */
 import { z } from 'zod';
+import type { UserRecord } from '../auth/state';
 import { iso, timestamp } from '../http/responses';
 
-/** What the object is made of: a cached user (AuthState) or a row alike. */
-export interface UserFields {
-  readonly id: number;
-  readonly email: string;
-  readonly username: string;
-  readonly firstName: string;
-  readonly lastName: string;
-  readonly phone: string;
-  readonly avatar: string | null;
-  readonly allowNewsletters: boolean | null;
-  readonly activeOrganizationId: number | null;
-  readonly dateJoined: Date;
-  readonly lastActivity: Date | null;
-}
+/** What the object is made of: a cached user (AuthState's record, with its id) or a row alike. */
+export type UserFields = Omit<UserRecord, 'active'> & { readonly id: number };
 
 /** The first `n` characters (code points, as Python slices a string). */
 const first = (text: string, n: number) => Array.from(text).slice(0, n).join('');

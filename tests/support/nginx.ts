@@ -4,34 +4,15 @@
  * Without one those tests are reported as skipped, with the reason printed by global setup;
  * CI sets LATCHKEY_REQUIRE_NGINX=1, which turns the skip into a failure, so CI always runs them.
  */
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
+import { findTool, toolCandidates, type Tool } from './tools';
 
 export const REQUIRE_NGINX_VAR = 'LATCHKEY_REQUIRE_NGINX';
 
-const executable = (file: string) => {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const candidates = (): string[] =>
-  process.env.NGINX_BIN
-    ? [process.env.NGINX_BIN]
-    : [
-        '/usr/sbin/nginx',
-        ...(process.env.PATH ?? '')
-          .split(path.delimiter)
-          .filter(Boolean)
-          .map((dir) => path.join(dir, 'nginx')),
-      ];
+const NGINX: Tool = { name: 'nginx', envVar: 'NGINX_BIN', debianPath: '/usr/sbin/nginx' };
 
 /** The nginx binary, or undefined if there is none. */
 export function findNginx(): string | undefined {
-  return candidates().find(executable);
+  return findTool(NGINX);
 }
 
 export const nginxRequired = () => process.env[REQUIRE_NGINX_VAR] === '1';
@@ -48,7 +29,7 @@ export function nginxBinary(): string {
   const found = findNginx();
   if (!found)
     throw new Error(
-      `${REQUIRE_NGINX_VAR}=1 but nginx is not installed (looked for ${candidates().join(', ')}); install nginx-light (.ci/run does)`,
+      `${REQUIRE_NGINX_VAR}=1 but nginx is not installed (looked for ${toolCandidates(NGINX).join(', ')}); install nginx-light (.ci/run does)`,
     );
   return found;
 }

@@ -6,34 +6,15 @@
  * does for nginx (see ./nginx.ts).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import { track } from './children';
+import { findTool, toolCandidates, type Tool } from './tools';
 import { orTimeout } from './wait';
 
 export const REQUIRE_PROMTOOL_VAR = 'LATCHKEY_REQUIRE_PROMTOOL';
 
-const executable = (file: string) => {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const PROMTOOL: Tool = { name: 'promtool', envVar: 'PROMTOOL_BIN', debianPath: '/usr/bin/promtool' };
 
-const candidates = (): string[] =>
-  process.env.PROMTOOL_BIN
-    ? [process.env.PROMTOOL_BIN]
-    : [
-        '/usr/bin/promtool',
-        ...(process.env.PATH ?? '')
-          .split(path.delimiter)
-          .filter(Boolean)
-          .map((dir) => path.join(dir, 'promtool')),
-      ];
-
-export const findPromtool = (): string | undefined => candidates().find(executable);
+export const findPromtool = (): string | undefined => findTool(PROMTOOL);
 
 export const promtoolRequired = () => process.env[REQUIRE_PROMTOOL_VAR] === '1';
 
@@ -56,7 +37,7 @@ export async function checkMetrics(exposition: string): Promise<{ code: number |
   const binary = findPromtool();
   if (!binary)
     throw new Error(
-      `${REQUIRE_PROMTOOL_VAR}=1 but promtool is not installed (looked for ${candidates().join(', ')}); install Debian's prometheus package (.ci/run does)`,
+      `${REQUIRE_PROMTOOL_VAR}=1 but promtool is not installed (looked for ${toolCandidates(PROMTOOL).join(', ')}); install Debian's prometheus package (.ci/run does)`,
     );
   const child = track(spawn(binary, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] }));
   let output = '';
