@@ -28,6 +28,7 @@ import type { Metrics } from './metrics/metrics';
 import { orgsRouter } from './orgs/orgs.routes';
 import { oauthRouter } from './tokens/oauth.routes';
 import { tokensRouter } from './tokens/tokens.routes';
+import { webRouter } from './web/web.routes';
 
 /**
  * The security headers of a JSON API (OWASP REST Security Cheat Sheet): no content may run or
@@ -120,6 +121,8 @@ export function createApp(deps: AppDeps): express.Express {
         })),
     }),
   );
+  // The web pages last: they are the least requested, and never shadow an API path.
+  app.use(webRouter());
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(fail('not_found')));
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
