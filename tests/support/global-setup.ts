@@ -13,6 +13,7 @@ import { Client } from 'pg';
 import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
+import { chromiumSkipReason } from './chromium';
 import { nginxSkipReason } from './nginx';
 import { promtoolSkipReason } from './promtool';
 
@@ -79,4 +80,6 @@ export default async function globalSetup(): Promise<void> {
   if (noNginx) process.stdout.write(`tests: ${noNginx}\n`);
   const noPromtool = promtoolSkipReason();
   if (noPromtool) process.stdout.write(`tests: ${noPromtool}\n`);
+  const noChromium = chromiumSkipReason();
+  if (noChromium) process.stdout.write(`tests: ${noChromium}\n`);
 }

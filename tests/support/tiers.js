@@ -3,17 +3,20 @@
  * this, and tests/unit/tiers.test.ts checks every file against it.
  *
  *   unit         pure rules, no database, no global setup: seconds (`npm run test:unit`)
- *   process      runs the built server or CLI (dist/, built by `pretest`) as child processes
+ *   process      runs the built server or CLI (dist/, built by `pretest`) as child processes, or
+ *                drives the built web pages (dist/public) in a real browser (tests/web/)
  *   integration  everything else: createApp() in-process, against a clone of the template database
  */
 'use strict';
 
 const UNIT = ['tests/unit/'];
-/** Folders (ending in /) and files whose tests spawn `dist/main.js` or `bin/latchkey.js`. */
+/** Folders (ending in /) and files whose tests spawn `dist/main.js`, `bin/latchkey.js` or a browser. */
 const PROCESS = [
   'tests/cli/',
   'tests/multi/',
   'tests/scale/',
+  // Chromium (a browser per file) on the pages `npm run build` put in dist/public: slow, and built.
+  'tests/web/',
   'tests/auth/nginx.test.ts',
   'tests/server/drain.test.ts',
   'tests/metrics/exporter.test.ts',

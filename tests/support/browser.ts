@@ -1,0 +1,239 @@
+/**
+ * The web pages in a real browser: Debian's `chromium` (found by ./chromium.ts, which says when
+ * the tests are skipped) driven by playwright-core, against a real Latchkey listening on a
+ * loopback port, on a database of its own.
+ *
+ * One browser per test file, a fresh context (cookies, storage, clock) per test, so that no
+ * test depends on another's session. Every context records what the page reports as wrong
+ * (console errors, uncaught exceptions, Content-Security-Policy violations) and `withPage`
+ * fails the test on any.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { startTestApp, type TestApp, type TestAppOptions } from './app';
+import { chromiumBinary } from './chromium';
+import { PASSWORD, type Member } from './factories';
+import { EVENT_TIMEOUT_MS } from './wait';
+
+export { describeWithChromium } from './chromium';
+
+/**
+ * Headless, without the sandbox (tests run as root in containers) or a GPU, and without
+ * anything that would reach beyond this machine (updates, sync, QUIC probes).
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A browser for one test file: `close()` it in afterAll. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumBinary(), args: CHROMIUM_ARGS, timeout: EVENT_TIMEOUT_MS });
+}
+
+/** A Latchkey listening on a loopback port, its issuer that port's URL (so the pages' recipes show it). */
+export interface WebApp {
+  readonly t: TestApp;
+  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * startTestApp() behind a real HTTP server. The server listens first (port 0, so no race for
+ * a port), and the app, configured with that URL as its issuer, answers once it exists.
+ */
+export async function startWebApp(options: TestAppOptions = {}): Promise<WebApp> {
+  let app: http.RequestListener | undefined;
+  const server = http.createServer((req, res) => app!(req, res));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stopServer = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  let t: TestApp;
+  try {
+    t = await startTestApp({ ...options, env: { LATCHKEY_ISSUER: url, ...options.env } });
+  } catch (err) {
+    await stopServer();
+    throw err;
+  }
+  app = t.app;
+  return {
+    t,
+    url,
+    async close() {
+      await stopServer();
+      await t.close();
+    },
+  };
+}
+
+/** Cookies, storage, viewport and clock of one test: nothing carries over from another test. */
+export async function newContext(browser: Browser, web: WebApp): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    baseURL: web.url,
+    viewport: { width: 1280, height: 800 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    reducedMotion: 'reduce',
+    // "Copy" writes the PAT to the clipboard; the test reads it back.
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  context.setDefaultTimeout(EVENT_TIMEOUT_MS);
+  // The page's clock is the server's (frozen) one: relative times ("3 days ago") and the
+  // "used in the last 30 days" instant agree with what the server wrote, and stay still.
+  await context.clock.setFixedTime(web.t.clock());
+  return context;
+}
+
+/**
+ * What the page reports as wrong. Chromium logs every refused request as a console error
+ * ("Failed to load resource: ... 401"); those of the API are answers the page handles (a
+ * failed login, a page for admins only), so they are not problems, whereas a refused asset or
+ * page is. A CSP violation is both logged and raised as an event, which an init script (run by
+ * the browser itself, not subject to the page's policy) turns into a console error too.
+ */
+export async function recordProblems(context: BrowserContext): Promise<string[]> {
+  const problems: string[] = [];
+  const apiAnswer = (message: ConsoleMessage) =>
+    message.text().startsWith('Failed to load resource: the server responded with a status of') &&
+    new URL(message.location().url || 'about:blank', 'http://x/').pathname.startsWith('/api/');
+  context.on('console', (message) => {
+    if (message.type() === 'error' && !apiAnswer(message))
+      problems.push(`console error on ${message.location().url || message.page()?.url()}: ${message.text()}`);
+  });
+  context.on('weberror', (error) => problems.push(`uncaught on ${error.page()?.url()}: ${error.error().stack}`));
+  await context.addInitScript(`document.addEventListener('securitypolicyviolation', (e) =>
+    console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || '(inline)') + ' in ' + e.sourceFile))`);
+  return problems;
+}
+
+/** Signs `member` in as the page would (the session and CSRF cookies land in `context`). */
+export async function signIn(context: BrowserContext, member: Pick<Member, 'email'>): Promise<void> {
+  const res = await context.request.post('/api/auth/login', { data: { email: member.email, password: PASSWORD } });
+  if (res.status() !== 200) throw new Error(`login of ${member.email} failed: ${res.status()} ${await res.text()}`);
+}
+
+export interface PageOptions {
+  /** Signed in as this member before the page opens (by default nobody is). */
+  readonly as?: Pick<Member, 'email'>;
+}
+
+/**
+ * Runs `fn` with a page of a fresh context, closes the context whatever happens, and fails if
+ * the page reported a problem (after `fn`'s own failure, if any, which says more).
+ */
+export async function withPage<T>(
+  browser: Browser,
+  web: WebApp,
+  fn: (page: Page, context: BrowserContext) => Promise<T>,
+  options: PageOptions = {},
+): Promise<T> {
+  const context = await newContext(browser, web);
+  let result: T;
+  let problems: string[];
+  try {
+    problems = await recordProblems(context);
+    if (options.as) await signIn(context, options.as);
+    result = await fn(await context.newPage(), context);
+  } finally {
+    await context.close();
+  }
+  expect(problems).toEqual([]);
+  return result;
+}
+
+/** The violations axe finds on the page as it is now, of impact serious or critical, one line each. */
+export async function seriousAxeViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  // axe ran (its script is evaluated by the browser, which the page's CSP does not govern).
+  if (results.passes.length === 0) throw new Error(`axe found nothing to check on ${page.url()}`);
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Where the README's screenshots live: docs/screenshots/<name>.png. */
+export const SCREENSHOTS_DIR = path.join(__dirname, '../../docs/screenshots');
+
+/**
+ * A screenshot of the viewport (1280x800) into docs/screenshots/<name>.png; `mask` covers what
+ * would change from run to run (a secret, a legacy token's hint), so an unchanged page gives
+ * an unchanged file.
+ */
+export async function screenshot(page: Page, name: string, mask: Locator[] = []): Promise<void> {
+  await mkdir(SCREENSHOTS_DIR, { recursive: true });
+  await page.screenshot({
+    path: path.join(SCREENSHOTS_DIR, `${name}.png`),
+    mask,
+    animations: 'disabled',
+    caret: 'hide',
+  });
+}
+
+/** Presses Tab until `target` has the focus (at most `limit` times): reaching it by keyboard alone. */
+export async function tabTo(page: Page, target: Locator, limit = 60): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((el) => el === el.ownerDocument.activeElement)) return;
+  }
+  throw new Error(`${target} never got the focus after ${limit} presses of Tab`);
+}
+
+/** True when `target` has the focus. */
+export const focused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement);
+
+/** What the page holds where a script or the address bar could leak a secret: URL, storages, cookies, history. */
+export async function clientSideState(page: Page): Promise<string> {
+  const inPage = await page.evaluate(`JSON.stringify({
+    href: location.href,
+    localStorage: Object.entries(localStorage),
+    sessionStorage: Object.entries(sessionStorage),
+    cookie: document.cookie,
+    history: history.state,
+  })`);
+  return `${page.url()} ${String(inPage)}`;
+}
+
+/** The accessible description of a field: the text of the elements its aria-describedby names. */
+export async function describedBy(field: Locator): Promise<string> {
+  const ids = (await field.getAttribute('aria-describedby'))?.split(/\s+/).filter(Boolean) ?? [];
+  const page = field.page();
+  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).innerText()));
+  return texts.join(' ');
+}
+
+/** What `POST /api/token/refresh` answers `pat`, from outside the browser: its status and error code (or access token). */
+export async function exchange(web: WebApp, pat: string): Promise<{ status: number; code?: string; access?: string }> {
+  const res = await fetch(`${web.url}/api/token/refresh`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ refresh: pat }),
+  });
+  const body = (await res.json()) as { code?: string; access?: string };
+  return {
+    status: res.status,
+    ...(body.code ? { code: body.code } : {}),
+    ...(body.access ? { access: body.access } : {}),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * Every page, and the token dialogs, checked by axe (no violation of impact serious or
+ * critical) and photographed into docs/screenshots/ for the README. The organization is the
+ * same on every run (names, emails, times on the frozen clock; secrets masked), so an unchanged
+ * page gives an unchanged picture.
+ */
+import type { Browser, Page } from 'playwright-core';
+import request from 'supertest';
+import {
+  describeWithChromium,
+  launchBrowser,
+  screenshot,
+  seriousAxeViolations,
+  startWebApp,
+  withPage,
+  type WebApp,
+} from '../support/browser';
+import { bearer, createMember, createOrganization, createPat, loginAccess, type Member } from '../support/factories';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
+
+/** Axe on the page as it is now: nothing serious or critical. */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  expect([what, await seriousAxeViolations(page)]).toEqual([what, []]);
+}
+
+describeWithChromium('Every page: axe, and a screenshot for the README', () => {
+  let web: WebApp;
+  let browser: Browser;
+  let owner: Member;
+  let annotator: Member;
+
+  beforeAll(async () => {
+    web = await startWebApp();
+    browser = await launchBrowser();
+    const { t } = web;
+    const org = await createOrganization(t, 'Acme Labelling');
+    owner = await createMember(t, { role: 'owner', organizationId: org, email: 'ada@example.com' });
+    const admin = await createMember(t, { role: 'administrator', organizationId: org, email: 'grace@example.com' });
+    const manager = await createMember(t, { role: 'manager', organizationId: org, email: 'alan@example.com' });
+    annotator = await createMember(t, { role: 'annotator', organizationId: org, email: 'edsger@example.com' });
+    const names: Record<string, [string, string]> = {
+      [owner.email]: ['Ada', 'Lovelace'],
+      [admin.email]: ['Grace', 'Hopper'],
+      [manager.email]: ['Alan', 'Turing'],
+      [annotator.email]: ['Edsger', 'Dijkstra'],
+    };
+    for (const [email, [firstName, lastName]] of Object.entries(names))
+      await t.database.prisma.user.update({ where: { email }, data: { firstName, lastName } });
+    await t.database.prisma.organization.update({ where: { id: org }, data: { legacyApiTokensEnabled: true } });
+    await t.state.sync();
+    await createPat(t, owner, { name: 'Nightly export', expires_in_days: 90 });
+    await createPat(t, owner, { name: 'Label Studio SDK', role: 'manager' });
+    await createPat(t, manager, { name: 'CI pipeline', expires_in_days: 30 });
+    await createPat(t, admin, { name: 'Grafana datasource', role: 'reviewer' });
+    const reset = await request(t.app)
+      .post('/api/current-user/reset-token/')
+      .set(bearer(await loginAccess(t, owner)));
+    expect(reset.status).toBe(201);
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  /**
+   * Rows the database stamps itself (now(): audit events, users, memberships) get the frozen
+   * clock's time, as the rest have, once the page's own sign-in is recorded too.
+   */
+  const settleTimes = async () => {
+    const { prisma } = web.t.database;
+    const now = new Date(web.t.clock());
+    await prisma.auditEvent.updateMany({ data: { createdAt: now } });
+    await prisma.user.updateMany({ data: { createdAt: now } });
+    await prisma.membership.updateMany({ data: { createdAt: now } });
+  };
+
+  /** The legacy token's hint changes with every run: masked wherever it shows. */
+  const hint = async () =>
+    (await web.t.database.prisma.legacyToken.findFirstOrThrow({ where: { userId: owner.userId, revokedAt: null } }))
+      .hint;
+
+  it(
+    'Sign in',
+    async () => {
+      await withPage(browser, web, async (page) => {
+        await page.goto('/login');
+        await page.getByRole('button', { name: 'Log in' }).waitFor();
+        await expectAccessible(page, 'sign in');
+        await screenshot(page, 'sign-in');
+      });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Account & Settings, the Create token dialog and the Token created dialog',
+    async () => {
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/account');
+          await page.getByRole('row', { name: /Label Studio SDK/ }).waitFor();
+          await page.getByRole('heading', { name: 'Legacy token', exact: true }).waitFor();
+          await expectAccessible(page, 'account');
+          const hidden = page.getByText(await hint());
+          await screenshot(page, 'account', [hidden]);
+
+          await page.getByRole('button', { name: 'Create token', exact: true }).click();
+          const dialog = page.getByRole('dialog', { name: 'Create token' });
+          await dialog.getByLabel('Name', { exact: true }).fill('Annotation export');
+          await expectAccessible(page, 'create token dialog');
+          await screenshot(page, 'create-token', [hidden]);
+          await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+
+          const created = page.getByRole('dialog', { name: 'Token created' });
+          const field = created.getByLabel('Token', { exact: true });
+          await field.waitFor();
+          const pat = await field.inputValue();
+          await expectAccessible(page, 'token created dialog');
+          await screenshot(page, 'token-created', [field, created.getByText(pat), hidden]);
+          await created.getByRole('button', { name: 'Done', exact: true }).click();
+          await created.waitFor({ state: 'hidden' });
+        },
+        { as: owner },
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Access Token Settings, for an owner and read-only for an annotator',
+    async () => {
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/organization/settings');
+          await page.getByLabel('Legacy tokens', { exact: true }).waitFor();
+          await expectAccessible(page, 'settings');
+          await screenshot(page, 'access-token-settings');
+        },
+        { as: owner },
+      );
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/organization/settings');
+          await page.getByLabel('Legacy tokens', { exact: true }).waitFor();
+          await expectAccessible(page, 'settings, read-only');
+          await page.goto('/organization/api-keys');
+          await page.getByText(/only owners and administrators/i).waitFor();
+          await expectAccessible(page, 'API keys, refused');
+        },
+        { as: annotator },
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'API keys',
+    async () => {
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/organization/api-keys');
+          await page.getByRole('row', { name: /Grafana datasource/ }).waitFor();
+          await expectAccessible(page, 'API keys');
+          await screenshot(page, 'api-keys', [page.getByText(await hint())]);
+        },
+        { as: owner },
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Members',
+    async () => {
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/organization/members');
+          await page.getByRole('heading', { name: 'Members', exact: true }).waitFor();
+          await page.getByText('edsger@example.com').first().waitFor();
+          await expectAccessible(page, 'members');
+          await screenshot(page, 'members');
+        },
+        { as: owner },
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Audit log',
+    async () => {
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await settleTimes();
+          await page.goto('/organization/audit');
+          await page.getByRole('heading', { name: 'Audit log', exact: true }).waitFor();
+          await page
+            .getByRole('cell', { name: /legacy/i })
+            .first()
+            .waitFor();
+          await expectAccessible(page, 'audit log');
+          await screenshot(page, 'audit-log');
+        },
+        { as: owner },
+      );
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
