@@ -135,7 +135,9 @@ export function describe(error: unknown): string {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
   if (error.status === 0) return 'The server could not be reached. Check your connection and try again.';
   if (error.retryAfter !== undefined && (error.status === 429 || error.status === 503)) {
-    return `${error.message} Try again ${retryText(error.retryAfter)}.`;
+    // The server's "...; try again in 892 seconds." becomes a time people can read.
+    const reason = error.message.replace(/[\s;,.]*try again\b.*$/i, '.');
+    return `${reason} Try again ${retryText(error.retryAfter)}.`;
   }
   return error.message;
 }

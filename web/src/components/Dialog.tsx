@@ -3,7 +3,7 @@
  * Escape closes it, the page behind is inert), named by its title. It is open while mounted;
  * closing it in any way calls `onClose`, and the caller unmounts it.
  */
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { describe } from '../api';
 
 interface DialogProps {
@@ -14,14 +14,28 @@ interface DialogProps {
   readonly wide?: boolean;
 }
 
+/**
+ * Where focus returns when a dialog closes: what was focused when it opened, or, for a dialog
+ * that replaces another ("Create token", then "Token created"), where the first one came from.
+ */
+let lastOpener: HTMLElement | null = null;
+
 export function Dialog({ title, onClose, children, wide = false }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
 
-  useEffect(() => {
+  // A layout effect: its cleanup runs while the <dialog> is still in the document.
+  useLayoutEffect(() => {
     const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    if (!dialog) return;
+    const active = document.activeElement;
+    const opener = active instanceof HTMLElement && !active.closest('dialog') ? active : lastOpener;
+    lastOpener = opener;
+    if (!dialog.open) dialog.showModal();
+    return () => {
+      dialog.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   return (
