@@ -62,11 +62,42 @@ export const choice = <const T extends readonly [string, ...string[]]>(values: T
       issue.input === undefined ? 'This field is required.' : `${quoted(issue.input)} is not a valid choice.`,
   });
 
+/**
+ * An instant as RFC 3339 writes one (date, time and offset: `2026-11-30T12:00:00Z`), as a Date.
+ * A date the calendar does not have (February 30th) is refused, not rolled over.
+ */
+export const instant = () => {
+  const message =
+    'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].';
+  return z.iso
+    .datetime({ offset: true, error: requiredOr(message) })
+    .refine((value) => {
+      const day = value.slice(0, 10);
+      return new Date(`${day}T00:00:00Z`).toISOString().startsWith(day);
+    }, message)
+    .transform((value) => new Date(value));
+};
+
+/** A query string's id (`?user_id=7`): {@link idSegment}'s digits, as a number. */
+export const idQuery = () =>
+  z
+    .string({ error: requiredOr('A valid integer is required.') })
+    .regex(/^\d{1,9}$/, 'A valid integer is required.')
+    .transform(Number);
+
 /** Parses `body` (undefined counts as `{}`) or throws a 400 with every field's messages. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   throw fail('validation_error', { fields: fieldErrors(parsed.error) });
+}
+
+/**
+ * Parses a query string's parameters (beside paging's, which the schema ignores) or throws a
+ * 400 naming each bad one. A repeated parameter arrives as an array, which a string refuses.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  return parseBody(schema, query);
 }
 
 /**
