@@ -11,17 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { fail } from '../errors';
-
-/** The app's routes (web/src/pages.ts lists the same): each answers with the app's index.html. */
-export const PAGES = [
-  '/',
-  '/login',
-  '/account',
-  '/organization/settings',
-  '/organization/api-keys',
-  '/organization/members',
-  '/organization/audit',
-] as const;
+import { PAGES } from './pages';
 
 export const PAGE_POLICY = [
   "default-src 'none'",
