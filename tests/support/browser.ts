@@ -41,6 +41,11 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // The same pixels every run, so that the screenshots change only when the pages do.
+  '--force-color-profile=srgb',
+  '--disable-partial-raster',
+  '--disable-skia-runtime-opts',
+  '--font-render-hinting=none',
 ];
 
 /** A browser for one test file: `close()` it in afterAll. */
@@ -176,32 +181,39 @@ export async function seriousAxeViolations(page: Page): Promise<string[]> {
 /** Where the README's screenshots live: docs/screenshots/<name>.png. */
 export const SCREENSHOTS_DIR = path.join(__dirname, '../../docs/screenshots');
 
-/**
- * A screenshot of the viewport (1280x800) into docs/screenshots/<name>.png; `mask` covers what
- * would change from run to run (a secret, a legacy token's hint), so an unchanged page gives
- * an unchanged file.
- */
-export async function screenshot(page: Page, name: string, mask: Locator[] = []): Promise<void> {
-  await mkdir(SCREENSHOTS_DIR, { recursive: true });
-  await page.screenshot({
-    path: path.join(SCREENSHOTS_DIR, `${name}.png`),
-    mask,
-    animations: 'disabled',
-    caret: 'hide',
-  });
-}
+/** Replaces each key of `pairs` by its value in the page's text and fields (see `screenshot`). */
+const SWAP_TEXT = `(pairs) => {
+  const swap = (text) => Object.entries(pairs).reduce((t, [from, to]) => t.split(from).join(to), text);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) node.nodeValue = swap(node.nodeValue);
+  for (const field of document.querySelectorAll('input, textarea')) field.value = swap(field.value);
+}`;
 
-/** Presses Tab until `target` has the focus (at most `limit` times): reaching it by keyboard alone. */
-export async function tabTo(page: Page, target: Locator, limit = 60): Promise<void> {
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    if (await target.evaluate((el) => el === el.ownerDocument.activeElement)) return;
-  }
-  throw new Error(`${target} never got the focus after ${limit} presses of Tab`);
+/**
+ * A screenshot of the viewport (1280x800) into docs/screenshots/<name>.png. What would change
+ * from run to run (a secret, a legacy token's hint) is first replaced in the page by a stand-in
+ * (`stable`: text to replace → its stand-in), so an unchanged page gives an unchanged file and
+ * the picture still shows what the page looks like. Call it last on a page: the page's text is
+ * no longer its own afterwards.
+ */
+export async function screenshot(page: Page, name: string, stable: Record<string, string> = {}): Promise<void> {
+  await mkdir(SCREENSHOTS_DIR, { recursive: true });
+  if (Object.keys(stable).length) await page.evaluate(`(${SWAP_TEXT})(${JSON.stringify(stable)})`);
+  await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `${name}.png`), animations: 'disabled', caret: 'hide' });
 }
 
 /** True when `target` has the focus. */
 export const focused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement);
+
+/** Presses Tab until `target` has the focus (none if it has) (at most `limit` times): reaching it by keyboard alone. */
+export async function tabTo(page: Page, target: Locator, limit = 60): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    if (await focused(target)) return;
+    await page.keyboard.press('Tab');
+  }
+  if (await focused(target)) return;
+  throw new Error(`${target} never got the focus after ${limit} presses of Tab`);
+}
 
 /** What the page holds where a script or the address bar could leak a secret: URL, storages, cookies, history. */
 export async function clientSideState(page: Page): Promise<string> {

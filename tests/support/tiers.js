@@ -4,7 +4,8 @@
  *
  *   unit         pure rules, no database, no global setup: seconds (`npm run test:unit`)
  *   process      runs the built server or CLI (dist/, built by `pretest`) as child processes, or
- *                drives the built web pages (dist/public) in a real browser (tests/web/)
+ *                drives the built web pages (dist/public) in a real browser (tests/web/*, but not
+ *                web.routes.test.ts)
  *   integration  everything else: createApp() in-process, against a clone of the template database
  */
 'use strict';
@@ -15,8 +16,12 @@ const PROCESS = [
   'tests/cli/',
   'tests/multi/',
   'tests/scale/',
-  // Chromium (a browser per file) on the pages `npm run build` put in dist/public: slow, and built.
-  'tests/web/',
+  // Chromium (a browser per file) on the pages `npm run build` put in dist/public: slow, and
+  // built. tests/web/ also holds in-process tests of the pages' routes, hence file by file.
+  'tests/web/sign-in.test.ts',
+  'tests/web/tokens.test.ts',
+  'tests/web/organization.test.ts',
+  'tests/web/pages.test.ts',
   'tests/auth/nginx.test.ts',
   'tests/server/drain.test.ts',
   'tests/metrics/exporter.test.ts',

@@ -319,15 +319,21 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           expect(headers).toEqual(expect.arrayContaining(['Time', 'Actor', 'Action', 'Target']));
           const rows = page.getByRole('row').filter({ has: page.getByRole('cell') });
           await rows.filter({ hasText: 'settings.updated' }).first().waitFor();
-          // Newest first: the settings change, then the revocation, then the rotation.
+          // Newest first: this page's own sign-in, the settings change, the revocation, the rotation.
           const texts = await rows.allInnerTexts();
           const at = (action: string) => texts.findIndex((t) => t.includes(action));
-          expect(at('settings.updated')).toBe(0);
+          expect(texts[0]).toContain('session.created');
+          expect(at('settings.updated')).toBe(1);
           expect(at('settings.updated')).toBeLessThan(at('pat.revoked'));
           expect(at('pat.revoked')).toBeLessThan(at('pat.rotated'));
           expect(at('pat.rotated')).toBeLessThan(at('pat.created'));
           expect(texts[at('pat.rotated')]).toContain(member.email);
           expect(texts[at('pat.revoked')]).toContain(owner.email);
+          // Relative times ("in" here: the database stamps audit events with its own clock,
+          // ahead of the app's frozen one), the exact one on hover.
+          const time = rows.nth(at('pat.revoked')).locator('time');
+          expect(await time.innerText()).toMatch(/^(just now|in \d+ \w+|\d+ \w+ ago|yesterday|tomorrow)$/);
+          expect(await time.getAttribute('title')).toMatch(/\d{4}/);
 
           await choose(page.getByLabel('Action', { exact: true }), 'pat.rotated');
           await rows.filter({ hasText: 'settings.updated' }).waitFor({ state: 'detached' });

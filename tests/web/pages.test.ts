@@ -15,7 +15,15 @@ import {
   withPage,
   type WebApp,
 } from '../support/browser';
-import { bearer, createMember, createOrganization, createPat, loginAccess, type Member } from '../support/factories';
+import {
+  bearer,
+  createMember,
+  createOrganization,
+  createPat,
+  loginAccess,
+  PASSWORD,
+  type Member,
+} from '../support/factories';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 /** Axe on the page as it is now: nothing serious or critical. */
@@ -27,7 +35,10 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
   let web: WebApp;
   let browser: Browser;
   let owner: Member;
+  let manager: Member;
   let annotator: Member;
+  /** The seeded PATs' ids, by name. */
+  const pats: Record<string, number> = {};
 
   beforeAll(async () => {
     web = await startWebApp();
@@ -36,7 +47,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     const org = await createOrganization(t, 'Acme Labelling');
     owner = await createMember(t, { role: 'owner', organizationId: org, email: 'ada@example.com' });
     const admin = await createMember(t, { role: 'administrator', organizationId: org, email: 'grace@example.com' });
-    const manager = await createMember(t, { role: 'manager', organizationId: org, email: 'alan@example.com' });
+    manager = await createMember(t, { role: 'manager', organizationId: org, email: 'alan@example.com' });
     annotator = await createMember(t, { role: 'annotator', organizationId: org, email: 'edsger@example.com' });
     const names: Record<string, [string, string]> = {
       [owner.email]: ['Ada', 'Lovelace'],
@@ -48,10 +59,13 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
       await t.database.prisma.user.update({ where: { email }, data: { firstName, lastName } });
     await t.database.prisma.organization.update({ where: { id: org }, data: { legacyApiTokensEnabled: true } });
     await t.state.sync();
-    await createPat(t, owner, { name: 'Nightly export', expires_in_days: 90 });
-    await createPat(t, owner, { name: 'Label Studio SDK', role: 'manager' });
-    await createPat(t, manager, { name: 'CI pipeline', expires_in_days: 30 });
-    await createPat(t, admin, { name: 'Grafana datasource', role: 'reviewer' });
+    const seeded: [Member, Record<string, unknown>][] = [
+      [owner, { name: 'Nightly export', expires_in_days: 90 }],
+      [owner, { name: 'Label Studio SDK', role: 'manager' }],
+      [manager, { name: 'CI pipeline', expires_in_days: 30 }],
+      [admin, { name: 'Grafana datasource', role: 'reviewer' }],
+    ];
+    for (const [member, body] of seeded) pats[body.name as string] = (await createPat(t, member, body)).id;
     const reset = await request(t.app)
       .post('/api/current-user/reset-token/')
       .set(bearer(await loginAccess(t, owner)));
@@ -75,10 +89,16 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     await prisma.membership.updateMany({ data: { createdAt: now } });
   };
 
-  /** The legacy token's hint changes with every run: masked wherever it shows. */
-  const hint = async () =>
-    (await web.t.database.prisma.legacyToken.findFirstOrThrow({ where: { userId: owner.userId, revokedAt: null } }))
-      .hint;
+  /**
+   * The legacy token's hint changes with every run (its last four characters): a stand-in of
+   * the same shape wherever it shows.
+   */
+  const stableHint = async (): Promise<Record<string, string>> => {
+    const { hint } = await web.t.database.prisma.legacyToken.findFirstOrThrow({
+      where: { userId: owner.userId, revokedAt: null },
+    });
+    return { [hint]: hint.replace(/.{4}$/, 'Xy7Q') };
+  };
 
   it(
     'Sign in',
@@ -105,14 +125,13 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
           await page.getByRole('row', { name: /Label Studio SDK/ }).waitFor();
           await page.getByRole('heading', { name: 'Legacy token', exact: true }).waitFor();
           await expectAccessible(page, 'account');
-          const hidden = page.getByText(await hint());
-          await screenshot(page, 'account', [hidden]);
+          await screenshot(page, 'account', await stableHint());
 
           await page.getByRole('button', { name: 'Create token', exact: true }).click();
           const dialog = page.getByRole('dialog', { name: 'Create token' });
           await dialog.getByLabel('Name', { exact: true }).fill('Annotation export');
           await expectAccessible(page, 'create token dialog');
-          await screenshot(page, 'create-token', [hidden]);
+          await screenshot(page, 'create-token', await stableHint());
           await dialog.getByRole('button', { name: 'Create', exact: true }).click();
 
           const created = page.getByRole('dialog', { name: 'Token created' });
@@ -120,7 +139,13 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
           await field.waitFor();
           const pat = await field.inputValue();
           await expectAccessible(page, 'token created dialog');
-          await screenshot(page, 'token-created', [field, created.getByText(pat), hidden]);
+          // Every copy of the PAT (the field, the recipe) shows a stand-in; the run's own is a secret.
+          await screenshot(page, 'token-created', {
+            [pat]: 'eyJhbGciOi…(your new personal access token)',
+            // The recipe's server: this run's port would change the picture every time.
+            [web.url]: 'https://latchkey.example.com',
+            ...(await stableHint()),
+          });
           await created.getByRole('button', { name: 'Done', exact: true }).click();
           await created.waitFor({ state: 'hidden' });
         },
@@ -174,7 +199,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
           await page.goto('/organization/api-keys');
           await page.getByRole('row', { name: /Grafana datasource/ }).waitFor();
           await expectAccessible(page, 'API keys');
-          await screenshot(page, 'api-keys', [page.getByText(await hint())]);
+          await screenshot(page, 'api-keys', await stableHint());
         },
         { as: owner },
       );
@@ -205,19 +230,57 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
   it(
     'Audit log',
     async () => {
+      const { t } = web;
+      const org = owner.organizationId;
       await withPage(
         browser,
         web,
         async (page) => {
+          // A morning's work after this page's own sign-in: the newest rows, above the fold.
+          const access = bearer(await loginAccess(t, owner));
+          const expectStatus = async (call: request.Test, status: number) => expect((await call).status).toBe(status);
+          await expectStatus(
+            request(t.app)
+              .post(`/api/organizations/${org}/memberships/`)
+              .set(access)
+              .send({ email: 'barbara@example.com', role: 'annotator', password: PASSWORD }),
+            201,
+          );
+          await expectStatus(
+            request(t.app)
+              .patch(`/api/organizations/${org}/memberships/${manager.userId}/`)
+              .set(access)
+              .send({ role: 'reviewer' }),
+            200,
+          );
+          await expectStatus(request(t.app).post(`/api/token/${pats['Nightly export']}/rotate/`).set(access), 201);
+          await expectStatus(
+            request(t.app).delete(`/api/organizations/${org}/tokens/pat/${pats['Grafana datasource']}/`).set(access),
+            204,
+          );
+          await expectStatus(request(t.app).post('/api/current-user/reset-token/').set(access), 201);
+          await expectStatus(
+            request(t.app).post('/api/jwt/settings/').set(access).send({ access_token_ttl_seconds: 600 }),
+            200,
+          );
+          await expectStatus(
+            request(t.app).post('/api/jwt/settings/').set(access).send({ api_token_ttl_days: 365 }),
+            200,
+          );
           await settleTimes();
           await page.goto('/organization/audit');
           await page.getByRole('heading', { name: 'Audit log', exact: true }).waitFor();
-          await page
-            .getByRole('cell', { name: /legacy/i })
-            .first()
-            .waitFor();
+          await page.getByRole('cell', { name: /Member’s role changed/ }).waitFor();
           await expectAccessible(page, 'audit log');
-          await screenshot(page, 'audit-log');
+          // Session ids are random, and the table's columns are as wide as their widest cell.
+          const sessions = await t.database.prisma.auditEvent.findMany({
+            where: { organizationId: org, targetType: 'session' },
+            orderBy: { id: 'asc' },
+          });
+          const stable = Object.fromEntries(
+            sessions.map((e, i) => [e.targetId!, `5e55${String(i + 1).padStart(28, '0')}`]),
+          );
+          await screenshot(page, 'audit-log', stable);
         },
         { as: owner },
       );
