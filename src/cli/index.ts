@@ -151,6 +151,10 @@ function overview(): string {
   ].join('\n\n');
 }
 
+/** The command called `name`, if there is one (not an Object.prototype key). */
+const commandNamed = (name: string): Command<Work> | undefined =>
+  Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+
 type Invocation =
   /** Help or the version: printed on stdout, exit 0. */
   | { readonly kind: 'print'; readonly text: string }
@@ -181,11 +185,11 @@ function invocation(argv: readonly string[]): Invocation {
     const [about, ...more] = positionals;
     if (!values.help || more.length) return { kind: 'refuse', problem: 'give one command', usage: overview() };
     if (about === undefined) return { kind: 'print', text: overview() };
-    const described = COMMANDS[about];
+    const described = commandNamed(about);
     if (!described) return { kind: 'refuse', problem: `unknown command "${about}"`, usage: overview() };
     return { kind: 'print', text: described.help() };
   }
-  const found = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  const found = commandNamed(first);
   if (!found) return { kind: 'refuse', problem: `unknown command "${first}"`, usage: overview() };
   try {
     const parsed = found.parse(rest);

@@ -55,7 +55,7 @@ describe('latchkey --help and wrong command lines touch nothing', () => {
     const res = await runCli(args, env, cwd);
     expect(res).toMatchObject({ code: 0, stderr: '' });
     expect(res.stdout).toMatch(new RegExp(`^usage: latchkey ${name}\\b`));
-    expect(res.stdout).toMatch(/^Options:\n(.*\n)*  -h, --help +show this help$/m);
+    expect(res.stdout).toMatch(/^Options:\n(.*\n)* {2}-h, --help +show this help$/m);
   });
 
   it.each([
@@ -76,6 +76,8 @@ describe('latchkey --help and wrong command lines touch nothing', () => {
     [[], /^latchkey: give a command\n\nusage: latchkey <command>/],
     [['frobnicate'], /^latchkey: unknown command "frobnicate"\n\nusage: latchkey <command>/],
     [['help', 'frobnicate'], /^latchkey: unknown command "frobnicate"\n/],
+    [['--help', 'constructor'], /^latchkey: unknown command "constructor"\n/],
+    [['toString'], /^latchkey: unknown command "toString"\n/],
     [['--bogus'], /^latchkey: unknown option '--bogus'\n\nusage: latchkey <command>/],
     [['serve', '--bogus'], /^latchkey: serve: unknown option '--bogus'\n\nusage: latchkey serve\n/],
     [['serve', '--port', '9'], /^latchkey: serve: unknown option '--port'\n/],
