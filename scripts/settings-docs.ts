@@ -55,11 +55,19 @@ export function renderEnvExample(): string {
     const assignment = value === undefined ? `# ${name}=${variable.example ?? ''}` : `${name}=${value}`;
     return [...comment(documentation(variable)), assignment].join('\n');
   });
-  const header = comment(
-    "Latchkey's environment, generated from src/environment.ts by `npm run settings:docs`: edit there, not here. " +
-      'Every variable is optional; a commented one has no default. A bad value stops start-up with one line ' +
-      'naming the variable (exit code 78).',
-  );
+  const header = [
+    ...comment(
+      'Latchkey reads a `.env` file in the directory it is started from (`npm start`, `npx latchkey ...`): ' +
+        'copy this file to `.env` and keep the lines you change. A variable set in the environment wins over ' +
+        'the file. Each line is `NAME=value`, a `#` comment or blank: any other line stops start-up with one ' +
+        'line giving its number (exit code 78), as a bad value does naming its variable.',
+    ),
+    '#',
+    ...comment(
+      "Latchkey's environment, generated from src/environment.ts by `npm run settings:docs`: edit there, not here. " +
+        'Every variable is optional; a commented one has no default.',
+    ),
+  ];
   return `${[header.join('\n'), ...sections].join('\n\n')}\n`;
 }
 

@@ -17,10 +17,11 @@ import type { Config } from './config';
 import type { Context, Services } from './context';
 import type { Migration } from './db/migrator';
 import { fail, sendError, toAppError } from './errors';
-import { docsRouter, packageVersion } from './docs/docs.routes';
+import { docsRouter } from './docs/docs.routes';
 import { healthRouter } from './health/health.routes';
 import { bodyParsers } from './http/body';
 import { openApiDocument } from './http/openapi';
+import { sendJsonWithNewline } from './http/responses';
 import { requestContext } from './http/request-context';
 import { wellKnownRouter } from './keys/keys.routes';
 import { legacyRouter } from './legacy/legacy.routes';
@@ -29,6 +30,7 @@ import type { Metrics } from './metrics/metrics';
 import { orgsRouter } from './orgs/orgs.routes';
 import { oauthRouter } from './tokens/oauth.routes';
 import { tokensRouter } from './tokens/tokens.routes';
+import { packageVersion } from './version';
 import { webRouter } from './web/web.routes';
 
 /**
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.config.trustProxy);
+  sendJsonWithNewline(app);
 
   const clock = deps.clock ?? Date.now;
   let cached: { services: Services; context: Context } | undefined;

@@ -1,8 +1,10 @@
 /**
  * Latchkey's configuration: the environment variables declared in `src/environment.ts`,
  * parsed once at start-up into a frozen {@link Config}. A bad value stops the process with
- * one line naming the variable (see {@link ConfigError}).
+ * one line naming the variable (see {@link ConfigError}). They may also be written in a
+ * `.env` file in the working directory ({@link loadEnvFile}); the environment wins.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fieldErrors } from './http/validate';
 import { environment, type Environment } from './environment';
@@ -30,6 +32,8 @@ function configFrom(e: Environment) {
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    /** Undefined: pretty when the log goes to a terminal, JSON otherwise (see logger.ts). */
+    logFormat: e.LOG_FORMAT,
     issuer,
     dataDir: path.resolve(e.LATCHKEY_DATA_DIR),
     /** LATCHKEY_DATA_DIR as written, for messages to the person who wrote it. */
@@ -125,4 +129,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return configFrom(parsed.data);
+}
+
+/** The file of variables that `npm start` and the `latchkey` command read from their working directory. */
+export const ENV_FILE = '.env';
+
+/** `NAME=value` (or `export NAME=value`): NAME as a shell variable's; the value after `=`. */
+const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=(.*)$/;
+
+/**
+ * The number of the first line of `text` that is none of: blank, a `#` comment, `NAME=value`
+ * (a quoted value may span lines, as in Node's parser). Node's parser skips such a line in
+ * silence, so a `PORT 8080` would go unnoticed.
+ */
+export function malformedEnvLine(text: string): number | undefined {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^\s*(#|$)/.test(line)) continue;
+    const assignment = ASSIGNMENT.exec(line);
+    if (!assignment) return i + 1;
+    const value = assignment[1]!.trimStart();
+    const quote = value[0];
+    if (quote !== '"' && quote !== "'" && quote !== '`') continue;
+    if (value.indexOf(quote, 1) > 0) continue;
+    // Open at the end of its line: the value runs to the line that closes it, if any (else Node
+    // takes the rest of this line as it is).
+    const closing = lines.findIndex((later, j) => j > i && later.includes(quote));
+    if (closing > 0) i = closing;
+  }
+  return undefined;
+}
+
+/**
+ * Adds the variables of the `.env` file in the working directory, if there is one, to the
+ * process's environment, with Node's own parser (`process.loadEnvFile`), which leaves a
+ * variable that is already set as it is: the environment wins over the file. Call it before
+ * {@link loadConfig}. A file that cannot be read, or a line that is not `NAME=value`, is a
+ * {@link ConfigError} naming the file and the line number (never the line: it may hold a secret).
+ */
+export function loadEnvFile(file: string = ENV_FILE): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const { code } = err as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return;
+    throw new ConfigError(file, `cannot be read (${code ?? (err as Error).message})`);
+  }
+  const malformed = malformedEnvLine(text);
+  if (malformed !== undefined) throw new ConfigError(file, `line ${malformed} is not NAME=value, a # comment or blank`);
+  process.loadEnvFile(file);
 }

@@ -172,6 +172,12 @@ export const VARIABLES = {
     parser: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     doc: 'pino log level.',
   },
+  LOG_FORMAT: {
+    parser: z.enum(['pretty', 'json']).optional(),
+    doc: 'How log lines are written: `pretty`, one readable line each (pino-pretty), or `json`, one JSON object each, for a log collector.',
+    whenUnset: 'pretty on a terminal, JSON otherwise',
+    example: 'json',
+  },
 } satisfies Record<string, Variable>;
 
 type Parsers = { readonly [Name in keyof typeof VARIABLES]: (typeof VARIABLES)[Name]['parser'] };

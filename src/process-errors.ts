@@ -1,8 +1,9 @@
 /**
  * Errors that stop a command or the server, never an HTTP answer (those are `errors.ts`'s).
  * Each code means one exit status (sysexits.h): a bad setting is 78, something an operator
- * must fix outside the configuration (a migration, a held data dir, an unreachable database)
- * is 1. A held data dir is not bad configuration: the same command works once its holder stops.
+ * must fix outside the configuration (a migration, a held data dir or port, an unreachable
+ * database) is 1. A held data dir or port is not bad configuration: the same command works once
+ * its holder stops.
  */
 export const PROCESS_ERRORS = {
   bad_usage: { exitCode: 64 },
@@ -10,6 +11,7 @@ export const PROCESS_ERRORS = {
   migration_failed: { exitCode: 1 },
   database_unavailable: { exitCode: 1 },
   data_dir_in_use: { exitCode: 1 },
+  port_in_use: { exitCode: 1 },
   secret_box_open_failed: { exitCode: 1 },
   user_exists: { exitCode: 1 },
 } as const satisfies Record<string, { readonly exitCode: number }>;

@@ -1,17 +1,18 @@
 /**
  * The process lifecycle, shared by `npm start` and `latchkey serve`:
- * hold the data dir (embedded only: see db/data-dir-lock) → listen at once (so /healthz
- * answers and /readyz says 503 while we connect) → embedded database if no DATABASE_URL →
- * connect with retries → migrate → bootstrap the first owner → ready. The Prometheus exporter
- * (unless LATCHKEY_METRICS_PORT is 0) listens beside the API from the start, on a port and
- * address of its own, and stops with it. `stop()` is the graceful
+ * bind the ports → hold the data dir (embedded only: see db/data-dir-lock) → listening (so
+ * /healthz answers and /readyz says 503 while we connect) → embedded database if no
+ * DATABASE_URL → connect with retries → migrate → bootstrap the first owner → ready. The ports
+ * come first so that a port in use stops the start before anything is written to a new data
+ * dir (its secret key, PGlite's first initdb). The Prometheus exporter (unless
+ * LATCHKEY_METRICS_PORT is 0) listens beside the API from the start, on a port and address of
+ * its own, and stops with it. `stop()` is the graceful
  * shutdown: answer with `Connection: close` from now on, stop accepting, let in-flight
  * requests finish within the grace period, then close the pool and the embedded database, and
  * let go of the data dir.
  */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { compose, type Composed } from './compose';
 import type { Config } from './config';
@@ -21,6 +22,7 @@ import { lockDataDir, type DataDirLock } from './db/data-dir-lock';
 import { migrate, readMigrations } from './db/migrator';
 import { openDatabase, type OpenDatabase } from './db/open';
 import { resolveSecretKey } from './keys/secret-key';
+import { addressOf, listen, reachableUrls } from './listen';
 import type { Logger } from './logger';
 import { Metrics, serveMetrics, type MetricsServer } from './metrics/metrics';
 import { changes } from './audit/changes';
@@ -41,22 +43,11 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Throws `DataDirInUseError` at once, before listening, if another process holds the data dir. */
+/**
+ * Throws at once, having written nothing: `PortInUseError` (or a `ConfigError` for a port or
+ * host that cannot be had), then `DataDirInUseError` if another process holds the data dir.
+ */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  // Before anything touches the data dir: the secret key may be generated into it.
-  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
-  try {
-    return await start(config, logger, lock);
-  } catch (err) {
-    lock?.release();
-    throw err;
-  }
-}
-
-async function start(config: Config, logger: Logger, lock: DataDirLock | undefined): Promise<RunningServer> {
-  const secretKey = await resolveSecretKey(config);
-  if (secretKey.source === 'generated')
-    logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
   const migrations = await readMigrations();
   let services: Services | undefined;
   let opened: OpenDatabase | undefined;
@@ -73,20 +64,32 @@ async function start(config: Config, logger: Logger, lock: DataDirLock | undefin
     app(req, res);
   });
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(config.port, config.host, resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  logger.info({ url }, 'listening');
+  const bound = await listen(server, {
+    port: config.port,
+    host: config.host,
+    portVariable: 'PORT',
+    hostVariable: 'HOST',
+  });
   let exporter: MetricsServer | undefined;
-  if (metrics && config.metrics) {
-    try {
-      exporter = await serveMetrics(metrics, config.metrics, logger);
-    } catch (err) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      throw err;
-    }
-    logger.info({ url: exporter.url }, 'metrics listening');
+  let lock: DataDirLock | undefined;
+  let secretKey: Awaited<ReturnType<typeof resolveSecretKey>>;
+  try {
+    if (metrics && config.metrics) exporter = await serveMetrics(metrics, config.metrics, logger);
+    // Only now the data dir: the secret key may be generated into it.
+    lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
+    secretKey = await resolveSecretKey(config);
+  } catch (err) {
+    lock?.release();
+    await exporter?.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
   }
+  if (secretKey.source === 'generated')
+    logger.info({ dataDir: config.dataDir }, 'generated LATCHKEY_SECRET_KEY and stored it in the data dir');
+  const urls = reachableUrls(bound);
+  const url = urls[0]!;
+  logger.info({ address: addressOf(bound), url, ...(urls.length > 1 ? { urls } : {}) }, 'listening');
+  if (exporter) logger.info({ url: exporter.url }, 'metrics listening');
 
   const ready = (async () => {
     opened = await openDatabase(config, logger, { signal: aborter.signal });

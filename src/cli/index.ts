@@ -1,211 +1,223 @@
 /**
- * The `latchkey` command.
+ * The `latchkey` command (`latchkey --help` lists what it does). The commands are declared in
+ * one table, {@link COMMANDS}: their options and descriptions, from which both the strict parsing
+ * and the help are made (`./usage.ts`), and a plan that checks the arguments before anything
+ * runs. Asking for help, or a command line that is wrong, reads no configuration and touches no
+ * database, data dir or port; the code that does (`./commands.ts`) is not even loaded.
  *
- *   latchkey serve                                    start the server (what `npm start` runs)
- *   latchkey migrate                                  apply pending migrations, then exit
- *   latchkey create-admin --email E --password P --org TITLE
- *   latchkey keys rotate|list                         new signing key; list the keys
- *   latchkey settings get|set --org ID [key=value...]  an organization's token settings
+ * Settings come from the environment, and from a `.env` file in the working directory (the
+ * environment wins): read here, once, before the configuration, for `npm start` and every
+ * command alike.
  *
- * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h). A data dir
- * held by a running server is a failure (1), not bad configuration: the same command, unchanged,
- * works once that server stops.
+ * Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration (sysexits.h). A data dir or
+ * port held by another process is a failure (1), not bad configuration: the same command,
+ * unchanged, works once that process stops.
  */
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { ConfigError, loadConfig, type Config } from '../config';
-import type { Database } from '../db/database';
-import { lockDataDir } from '../db/data-dir-lock';
-import { migrate, readMigrations } from '../db/migrator';
-import { openDatabase } from '../db/open';
-import { changes } from '../audit/changes';
-import { rotateSigningKey } from '../keys/keyring';
-import { listAllKeys } from '../keys/keys.store';
-import { SecretBox } from '../keys/secret-box';
-import { resolveSecretKey } from '../keys/secret-key';
-import { createLogger, type Logger } from '../logger';
-import { exitCodeOf, PROCESS_ERRORS, ProcessError } from '../process-errors';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from '../config';
 import { fieldErrors } from '../http/validate';
 import { MIN_PASSWORD_LENGTH } from '../limits';
-import { applySettings, createOrganizationWithOwner } from '../orgs/orgs.service';
-import { findOrganization } from '../orgs/orgs.store';
-import { settingsOf, settingsPatch, type SettingsPatch } from '../orgs/settings';
-import { startServer } from '../server';
-import { hashPassword } from '../users/passwords';
+import { processLogger, type Logger } from '../logger';
+import { settingsPatch, type SettingsPatch } from '../orgs/settings';
+import { exitCodeOf, PROCESS_ERRORS } from '../process-errors';
+import { packageVersion } from '../version';
+import { asUsageError, command, section, UsageError, wrap, type Command } from './usage';
 
-const USAGE = `usage: latchkey <command>
-  serve                                            start the server
-  migrate                                          apply pending database migrations
-  create-admin --email EMAIL --password PASSWORD --org TITLE
-                                                   create an organization and its owner
-  keys rotate                                      make a new signing key (old ones keep verifying)
-  keys list                                        list signing keys
-  settings get --org ID                            an organization's token settings
-  settings set --org ID key=value ...              change them (api_tokens_enabled, legacy_api_tokens_enabled,
-                                                   api_token_ttl_days, access_token_ttl_seconds)`;
+/** What a command does, once its arguments are checked: an exit code, or undefined to keep running (`serve`). */
+type Work = (config: Config, logger: Logger) => Promise<number | undefined>;
 
-class UsageError extends ProcessError {
-  readonly code = 'bad_usage';
-}
+/** The code that runs commands, loaded only to run one. */
+const commands = () => import('./commands.js');
 
-/**
- * Opens the configured database (embedded or external), migrated, for a one-shot command; `fn`
- * also gets the migrations this applied. The embedded one only if no other process holds its
- * data dir: a command beside a running server would write where that server never looks.
- */
-async function withDatabase<T>(
-  config: Config,
-  logger: Logger,
-  fn: (db: Database, applied: string[]) => T | Promise<T>,
-): Promise<T> {
-  const lock = config.databaseUrl ? undefined : lockDataDir(config.dataDir, { shownAs: config.dataDirAsGiven, logger });
-  try {
-    const opened = await openDatabase(config, logger, { poolSize: 1 });
-    try {
-      const applied = await opened.database.withClient(async (client) => migrate(client, await readMigrations()));
-      return await fn(opened.database, applied);
-    } finally {
-      await opened.close();
-    }
-  } finally {
-    lock?.release();
-  }
-}
+const SETTINGS = Object.keys(settingsPatch.shape);
 
-/** `latchkey settings get|set --org ID [key=value ...]`: token policy as code, no UI needed. */
-async function settings(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { org: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  const [action, ...pairs] = positionals;
-  if (!values.org || !/^\d+$/.test(values.org)) throw new UsageError('settings: --org ID is required');
-  const organizationId = Number(values.org);
-  let patch: SettingsPatch = {};
-  if (action === 'set') {
-    if (!pairs.length) throw new UsageError('settings set: give at least one key=value');
-    const raw: Record<string, string> = {};
-    for (const pair of pairs) {
-      const eq = pair.indexOf('=');
-      if (eq < 1) throw new UsageError(`settings set: "${pair}" is not key=value`);
-      raw[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    const parsed = settingsPatch.safeParse(raw);
-    if (!parsed.success)
-      throw new UsageError(
-        `settings set: ${Object.entries(fieldErrors(parsed.error))
-          .map(([k, m]) => `${k}: ${m.join(' ')}`)
-          .join('; ')}`,
-      );
-    patch = parsed.data;
-  } else if (action !== 'get' || pairs.length) {
-    throw new UsageError('settings: get or set?');
-  }
-  return withDatabase(config, logger, async (db) => {
-    const result =
-      action === 'set'
-        ? await applySettings(changes(db.db), organizationId, patch, { actorUserId: null, via: 'cli' })
-        : await findOrganization(db.db, organizationId).then((org) => org && settingsOf(org));
-    if (!result) throw new Error(`no organization ${organizationId}`);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return 0;
-  });
-}
+const COMMANDS: Readonly<Record<string, Command<Work>>> = {
+  serve: command('serve', {
+    summary: 'start the server (what npm start runs)',
+    forms: [''],
+    description:
+      'It listens on HOST:PORT, runs the embedded database under LATCHKEY_DATA_DIR unless DATABASE_URL is set, ' +
+      'applies pending migrations, and stops gracefully on SIGTERM or SIGINT.',
+    options: {},
+    plan: () => async (config, logger) => (await commands()).serve(config, logger),
+  }),
 
-async function keys(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const [action, ...rest] = args;
-  if (rest.length) throw new UsageError(`keys: unexpected argument "${rest[0]}"`);
-  return withDatabase(config, logger, async (db) => {
-    // Inside: with the embedded database the key lives in the (now held) data dir.
-    const box = new SecretBox((await resolveSecretKey(config)).value);
-    switch (action) {
-      case 'rotate': {
-        const { key, retired } = await rotateSigningKey(db.db, box, config.jwt.alg);
-        process.stdout.write(`${JSON.stringify({ kid: key.kid, alg: key.alg, state: key.state, retired })}\n`);
-        return 0;
-      }
-      case 'list': {
-        const rows = await listAllKeys(db.db);
-        for (const row of rows)
-          process.stdout.write(
-            `${JSON.stringify({ kid: row.kid, alg: row.alg, state: row.state, created_at: row.createdAt, retired_at: row.retiredAt })}\n`,
-          );
-        return 0;
-      }
-      default:
-        throw new UsageError(action ? `keys: unknown action "${action}"` : 'keys: rotate or list?');
-    }
-  });
-}
+  migrate: command('migrate', {
+    summary: 'apply pending database migrations, then exit',
+    forms: [''],
+    options: {},
+    plan: () => async (config, logger) => (await commands()).migrate(config, logger),
+  }),
 
-async function serve(config: Config, logger: Logger): Promise<undefined> {
-  // Prisma's query compiler is WebAssembly that runs once per query shape (plans are cached).
-  // V8's optimizing tier would recompile it in the background for ~90 MB of resident memory
-  // and no measurable gain here, so keep it on the baseline compiler. Not with the embedded
-  // database: PGlite is WebAssembly too, and there the optimizing tier matters.
-  if (config.databaseUrl) setFlagsFromString('--liftoff-only');
-  const server = await startServer(config, logger);
-  // Flush the log before exiting, asynchronously: pino's own flush at exit is synchronous, and
-  // on a stdout whose reader has gone (EPIPE) it retries forever, so the process would hang.
-  const exit = (code: number) => {
-    setTimeout(() => process.exit(code), 1_000).unref();
-    logger.flush(() => process.exit(code));
-  };
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        exit(1);
+  'create-admin': command('create-admin', {
+    summary: 'create an organization and a user who owns it',
+    forms: ['--email EMAIL --password PASSWORD --org TITLE'],
+    description: 'Prints the new user and organization as JSON.',
+    options: {
+      email: { type: 'string', value: 'EMAIL', description: "the owner's email address, which they sign in with" },
+      password: {
+        type: 'string',
+        value: 'PASSWORD',
+        description: `their password, at least ${MIN_PASSWORD_LENGTH} characters`,
       },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  try {
-    await server.ready;
-  } catch (err) {
-    logger.fatal({ err: { message: (err as Error).message } }, 'could not start');
-    await server.stop().catch(() => undefined);
-    exit(exitCodeOf(err));
+      org: { type: 'string', value: 'TITLE', description: "the organization's title" },
+    },
+    plan: ({ values: { email, password, org } }) => {
+      const missing = Object.entries({ email, password, org }).filter(([, value]) => !value);
+      if (missing.length) throw new UsageError(`missing --${missing.map(([name]) => name).join(', --')}`);
+      if (password!.length < MIN_PASSWORD_LENGTH)
+        throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email!)) throw new UsageError('--email is not an email address');
+      const owner = { email: email!, password: password!, organization: org! };
+      return async (config, logger) => (await commands()).createAdmin(config, logger, owner);
+    },
+  }),
+
+  keys: command('keys', {
+    summary: 'rotate or list the signing keys',
+    forms: ['rotate', 'list'],
+    arguments: {
+      rotate: 'make a new signing key; running servers sign with it at once, the old ones keep verifying',
+      list: 'list the signing keys, one JSON object a line (kid, alg, state, created_at, retired_at)',
+    },
+    options: {},
+    plan: ({ positionals: [action, ...rest] }) => {
+      if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+      if (action === 'rotate') return async (config, logger) => (await commands()).rotateKey(config, logger);
+      if (action === 'list') return async (config, logger) => (await commands()).listKeys(config, logger);
+      throw new UsageError(action ? `unknown action "${action}"` : 'rotate or list?');
+    },
+  }),
+
+  settings: command('settings', {
+    summary: "read or change an organization's token settings",
+    forms: ['get --org ID', 'set --org ID key=value ...'],
+    description: 'Prints the settings as JSON; a change is recorded in the audit trail.',
+    arguments: {
+      get: 'print them',
+      set: 'change the ones given, then print them',
+      'key=value': `a setting and its new value; the settings are ${SETTINGS.join(', ')}`,
+    },
+    options: { org: { type: 'string', value: 'ID', description: "the organization's id" } },
+    plan: ({ values, positionals: [action, ...pairs] }) => {
+      if (action !== 'get' && action !== 'set')
+        throw new UsageError(action ? `unknown action "${action}"` : 'get or set?');
+      if (!values.org || !/^\d+$/.test(values.org)) throw new UsageError('--org ID is required');
+      const organizationId = Number(values.org);
+      let patch: SettingsPatch | undefined;
+      if (action === 'get' && pairs.length) throw new UsageError(`get: unexpected argument "${pairs[0]}"`);
+      if (action === 'set') patch = parsePatch(pairs);
+      return async (config, logger) => (await commands()).settings(config, logger, organizationId, patch);
+    },
+  }),
+};
+
+/** `key=value ...` as a settings patch, checked by the same schema as the HTTP API's. */
+function parsePatch(pairs: readonly string[]): SettingsPatch {
+  if (!pairs.length) throw new UsageError('set: give at least one key=value');
+  const raw: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`set: "${pair}" is not key=value`);
+    raw[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  return undefined;
+  const parsed = settingsPatch.safeParse(raw);
+  if (!parsed.success)
+    throw new UsageError(
+      `set: ${Object.entries(fieldErrors(parsed.error))
+        .map(([key, messages]) => `${key}: ${messages.join(' ')}`)
+        .join('; ')}`,
+    );
+  return parsed.data;
 }
 
-async function createAdmin(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { email: { type: 'string' }, password: { type: 'string' }, org: { type: 'string' } },
-    strict: true,
-  });
-  const missing = (['email', 'password', 'org'] as const).filter((name) => !values[name]);
-  if (missing.length) throw new UsageError(`create-admin: missing --${missing.join(', --')}`);
-  if (values.password!.length < MIN_PASSWORD_LENGTH)
-    throw new UsageError(`create-admin: --password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (!/^[^\s@]+@[^\s@]+$/.test(values.email!)) throw new UsageError('create-admin: --email is not an email address');
-  const passwordHash = await hashPassword(values.password!, config.bcryptRounds);
-  const { organization, user } = await withDatabase(config, logger, (db) =>
-    createOrganizationWithOwner(changes(db.db), {
-      email: values.email!,
-      passwordHash,
-      organization: values.org!,
-      settings: config.defaultOrgSettings,
-    }),
-  );
-  process.stdout.write(
-    `${JSON.stringify({ user_id: user.id, email: user.email, organization: { id: organization.id, title: organization.title }, role: 'owner' })}\n`,
-  );
-  return 0;
+/** `latchkey --help`: every command, the global options, where settings come from. */
+function overview(): string {
+  return [
+    'usage: latchkey <command> [options]\n       latchkey <command> --help',
+    section(
+      'Commands',
+      Object.entries(COMMANDS).map(([name, { summary }]): [string, string] => [name, summary]),
+    ),
+    section('Options', [
+      ['-h, --help', "show this help (after a command: that command's)"],
+      ['--version', 'print the version'],
+    ]),
+    wrap(
+      'Settings are environment variables (see .env.example), also read from a .env file in the working ' +
+        'directory; a variable set in the environment wins over the file.',
+    ).join('\n'),
+    'Exit codes: 0 ok, 1 failure, 64 bad usage, 78 bad configuration.',
+  ].join('\n\n');
 }
 
-/** Runs one command; resolves to an exit code (undefined: keep running, as `serve` does). */
-export async function run(argv: string[]): Promise<number | undefined> {
-  const [command, ...rest] = argv;
+/** The command called `name`, if there is one (not an Object.prototype key). */
+const commandNamed = (name: string): Command<Work> | undefined =>
+  Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+
+type Invocation =
+  /** Help or the version: printed on stdout, exit 0. */
+  | { readonly kind: 'print'; readonly text: string }
+  /** A wrong command line: the problem and the usage on stderr, exit 64. */
+  | { readonly kind: 'refuse'; readonly problem: string; readonly usage: string }
+  | { readonly kind: 'run'; readonly command: string; readonly work: Work };
+
+/** What `argv` asks for. Reads nothing, touches nothing. */
+function invocation(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { kind: 'refuse', problem: 'give a command', usage: overview() };
+  if (first === 'help' || first.startsWith('-')) {
+    let values: { help?: boolean; version?: boolean };
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({
+        args: first === 'help' ? ['--help', ...rest] : [...argv],
+        options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      }));
+    } catch (err) {
+      const usage = asUsageError(err);
+      if (usage instanceof UsageError) return { kind: 'refuse', problem: usage.message, usage: overview() };
+      throw err;
+    }
+    if (values.version) return { kind: 'print', text: packageVersion() };
+    const [about, ...more] = positionals;
+    if (!values.help || more.length) return { kind: 'refuse', problem: 'give one command', usage: overview() };
+    if (about === undefined) return { kind: 'print', text: overview() };
+    const described = commandNamed(about);
+    if (!described) return { kind: 'refuse', problem: `unknown command "${about}"`, usage: overview() };
+    return { kind: 'print', text: described.help() };
+  }
+  const found = commandNamed(first);
+  if (!found) return { kind: 'refuse', problem: `unknown command "${first}"`, usage: overview() };
+  try {
+    const parsed = found.parse(rest);
+    return parsed.help ? { kind: 'print', text: found.help() } : { kind: 'run', command: first, work: parsed.work };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    return {
+      kind: 'refuse',
+      problem: `${first}: ${err.message}`,
+      usage: `${found.usage()}\n(latchkey ${first} --help for more)`,
+    };
+  }
+}
+
+/** Runs one command line; resolves to an exit code (undefined: keep running, as `serve` does). */
+export async function run(argv: readonly string[]): Promise<number | undefined> {
+  const asked = invocation(argv);
+  if (asked.kind === 'print') {
+    process.stdout.write(`${asked.text}\n`);
+    return 0;
+  }
+  if (asked.kind === 'refuse') {
+    process.stderr.write(`latchkey: ${asked.problem}\n\n${asked.usage}\n`);
+    return PROCESS_ERRORS.bad_usage.exitCode;
+  }
   let config: Config;
   try {
+    loadEnvFile();
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -213,36 +225,12 @@ export async function run(argv: string[]): Promise<number | undefined> {
     return err.exitCode;
   }
   // One-shot commands log to stderr so their stdout stays machine-readable.
-  const logger = createLogger(config.logLevel, command === 'serve' ? undefined : process.stderr);
+  const logger = processLogger(config.logLevel, config.logFormat, asked.command === 'serve' ? 'stdout' : 'stderr');
   try {
-    switch (command) {
-      case 'serve':
-        return await serve(config, logger);
-      case 'migrate':
-        return await withDatabase(config, logger, (_db, applied) => {
-          process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database schema up to date\n');
-          return 0;
-        });
-      case 'create-admin':
-        return await createAdmin(config, logger, rest);
-      case 'keys':
-        return await keys(config, logger, rest);
-      case 'settings':
-        return await settings(config, logger, rest);
-      case undefined:
-      case 'help':
-      case '--help':
-        process.stdout.write(`${USAGE}\n`);
-        return command ? 0 : 64;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await asked.work(config, logger);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`latchkey: ${(err as Error).message}\n${USAGE}\n`);
-      return PROCESS_ERRORS.bad_usage.exitCode;
-    }
-    process.stderr.write(`latchkey: ${(err as Error).message}\n`);
+    const invalid = err instanceof ConfigError ? 'invalid configuration: ' : '';
+    process.stderr.write(`latchkey: ${invalid}${(err as Error).message}\n`);
     return exitCodeOf(err);
   }
 }

@@ -10,10 +10,10 @@
  * and `data:` (the stylesheet's icons), requests to this origin and to the issuer (the document
  * and "Try it out").
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { jsonText } from '../http/responses';
 import { route } from '../http/routing';
 
 const TAGS = ['API description'];
@@ -71,14 +71,6 @@ export function docsPolicy(issuer: string): string {
   ].join('; ');
 }
 
-/** This build's version, from package.json (beside src/ and dist/ alike). */
-export function packageVersion(): string {
-  const { version } = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
-    version: string;
-  };
-  return version;
-}
-
 export interface DocsOptions {
   /** The OpenAPI document (built once, on first use: it describes this router too). */
   readonly document: () => object;
@@ -95,7 +87,7 @@ export function docsRouter({ document, issuer }: DocsOptions): Router {
     '/api/openapi.json',
     {
       get: (_req, res) => {
-        json ??= JSON.stringify(document());
+        json ??= jsonText(document());
         res.setHeader('Cache-Control', `public, max-age=${DOCUMENT_MAX_AGE_SECONDS}`);
         res.type('application/json').send(json);
       },

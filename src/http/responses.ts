@@ -1,5 +1,24 @@
-import type { Response } from 'express';
+import type { Express, Response } from 'express';
 import { z } from 'zod';
+
+/**
+ * A JSON body as it is sent: the JSON, then a newline, so that what curl prints does not run
+ * into the shell's prompt. The JSON itself is unchanged (a parser skips the newline).
+ */
+export const jsonText = (value: unknown): string => `${JSON.stringify(value)}\n`;
+
+/**
+ * Makes `app`'s `res.json` send {@link jsonText}: the one place every JSON answer, success or
+ * error, is serialized. Express's own `res.json` would also apply the `json spaces`,
+ * `json replacer` and `json escape` settings, which this app does not use.
+ */
+export function sendJsonWithNewline(app: Express): void {
+  app.response.json = function json(this: Response, value: unknown) {
+    if (!this.get('Content-Type')) this.set('Content-Type', 'application/json');
+    // `undefined` has no JSON: an empty body, as Express sends.
+    return this.send(value === undefined ? undefined : jsonText(value));
+  };
+}
 
 /** A response carrying a credential must not be cached (RFC 6749 §5.1). */
 export function noStore(res: Response): Response {

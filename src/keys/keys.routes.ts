@@ -44,7 +44,7 @@ export function wellKnownRouter(context: () => Context, issuer: string): Router 
     {
       get: (_req, res) => {
         res.setHeader('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-        res.type('application/jwk-set+json').send(JSON.stringify(context().keys.jwks()));
+        res.type('application/jwk-set+json').json(context().keys.jwks());
       },
     },
     {
@@ -66,7 +66,7 @@ export function wellKnownRouter(context: () => Context, issuer: string): Router 
   // §6) by public clients; there is no authorization endpoint, so no response types. Label
   // Studio's own endpoints (/api/token/refresh, /api/token/blacklist) speak its JSON, not these
   // RFCs, so they are not named here.
-  const metadata = JSON.stringify({
+  const metadata = {
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     token_endpoint: `${issuer}/oauth/token`,
@@ -77,14 +77,14 @@ export function wellKnownRouter(context: () => Context, issuer: string): Router 
     revocation_endpoint_auth_methods_supported: ['none'],
     introspection_endpoint: `${issuer}/api/token/introspect`,
     introspection_endpoint_auth_methods_supported: ['bearer'],
-  } satisfies z.output<typeof metadataSchema>);
+  } satisfies z.output<typeof metadataSchema>;
   route(
     router,
     '/.well-known/oauth-authorization-server',
     {
       get: (_req, res) => {
         res.setHeader('Cache-Control', 'public, max-age=3600');
-        res.type('application/json').send(metadata);
+        res.json(metadata);
       },
     },
     {

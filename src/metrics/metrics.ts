@@ -12,11 +12,11 @@
  * metrics, and it reads the rest when scraped.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthState } from '../auth/state';
 import type { Database } from '../db/database';
+import { listen, reachableUrls } from '../listen';
 import type { Logger } from '../logger';
 
 /** What the metrics read when scraped: the process's services, once it has them. */
@@ -144,8 +144,6 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-const hostInUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
-
 /**
  * Serves `metrics` at `GET /metrics` on a listener of its own (not the API's), as Prometheus
  * exporters are: it is unauthenticated, so it binds where it is told (loopback by default).
@@ -178,19 +176,15 @@ export async function serveMetrics(
       },
     );
   });
-  try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(where.port, where.host, resolve));
-  } catch (err) {
-    // Two instances on one host would collide on the default port: say which setting to change.
-    throw new Error(
-      `the metrics exporter cannot listen on ${hostInUrl(where.host)}:${where.port} (${(err as Error).message}): set LATCHKEY_METRICS_PORT to another port, or to 0 to turn it off`,
-      { cause: err },
-    );
-  }
-  const { port } = server.address() as AddressInfo;
-  const host = where.host === '0.0.0.0' ? '127.0.0.1' : where.host === '::' ? '::1' : where.host;
+  // Two instances on one host would collide on the default port: the refusal says which setting to change.
+  const bound = await listen(server, {
+    ...where,
+    portVariable: 'LATCHKEY_METRICS_PORT',
+    hostVariable: 'LATCHKEY_METRICS_HOST',
+    hint: ' (0 turns the exporter off)',
+  });
   return {
-    url: `http://${hostInUrl(host)}:${port}/metrics`,
+    url: `${reachableUrls(bound)[0]}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

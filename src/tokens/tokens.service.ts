@@ -414,7 +414,8 @@ export async function rotateById(
  * The one rotation rule, once the caller's checks passed: revokes `pat` as `rotated` and issues
  * its successor in the same family, with the same name and owner, its role capped by
  * {@link standing}, and the lifetime the parent was created with, capped by the org's current
- * `api_token_ttl_days`. Undefined when another rotation revoked `pat` first.
+ * `api_token_ttl_days`. `refusal` is the caller's answer when the owner may no longer hold it.
+ * Undefined when another rotation revoked `pat` first.
  */
 async function replacePat(
   ctx: Context,
@@ -422,15 +423,15 @@ async function replacePat(
   pat: PersonalAccessToken,
   holder: Holder,
   ip: string | undefined,
-  refuse: () => AppError,
+  refusal: () => AppError,
 ): Promise<IssuedPat | undefined> {
-  const { role } = standing(holder, 'pat', pat.role, refuse);
+  const { role } = standing(holder, 'pat', pat.role, refusal);
   const lifetimeSeconds = seconds(pat.expiresAt) - seconds(pat.createdAt);
   return ctx.change(
     async (tx) => {
       if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
       const policy = await findOrganizationPolicy(tx, pat.organizationId);
-      if (!policy) throw refuse();
+      if (!policy) throw refusal();
       const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
       return mintPat(ctx, tx, {
         name: pat.name,

@@ -13,6 +13,9 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { fail } from '../errors';
 import { PAGES } from './pages';
 
+/** The app's pages (src/web/pages.ts, which web/src/app.tsx draws from too). */
+export { PAGES } from './pages';
+
 export const PAGE_POLICY = [
   "default-src 'none'",
   "script-src 'self'",

@@ -55,7 +55,7 @@ describe('the latchkey command', () => {
       /--password must be at least 8 characters/,
     ],
     [['create-admin', '--email', 'nope', '--password', 'long enough', '--org', 'X'], /--email is not an email address/],
-    [['create-admin', '--bogus'], /Unknown option '--bogus'/],
+    [['create-admin', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [[], /usage: latchkey <command>/],
   ])('%j is a usage error (exit 64)', async (args, message) => {

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { track } from '../support/children';
-import { CLI, ROOT, cleanEnv, runCli, startProcess, type Finished } from '../support/process';
+import { CLI, WORKDIR, cleanEnv, runCli, startProcess, type Finished } from '../support/process';
 
 const LOCK_FILE = 'latchkey.lock';
 const ADMIN = { LATCHKEY_ADMIN_EMAIL: 'owner@example.com', LATCHKEY_ADMIN_PASSWORD: 'correct horse battery' };
@@ -25,7 +25,10 @@ const inUse = (shownAs: string, pid: number) =>
 function serveToExit(env: Record<string, string>): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = track(
-      spawn(process.execPath, [CLI, 'serve'], { env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), cwd: ROOT }),
+      spawn(process.execPath, [CLI, 'serve'], {
+        env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+        cwd: WORKDIR,
+      }),
     );
     let stdout = '';
     let stderr = '';
@@ -59,7 +62,7 @@ describe('the embedded data dir is held by one process', () => {
     async () => {
       const dataDir = freshDataDir();
       // As the user wrote it (relative to the CLI's working directory), which the refusal repeats.
-      const given = path.relative(ROOT, dataDir);
+      const given = path.relative(WORKDIR, dataDir);
       const server = await startProcess({ LATCHKEY_DATA_DIR: dataDir, ...ADMIN });
       try {
         await server.logged('ready');

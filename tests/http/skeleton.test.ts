@@ -211,6 +211,41 @@ describe('HTTP skeleton', () => {
       }
     });
   });
+
+  describe('JSON bodies', () => {
+    /** The body as sent: the JSON unchanged, then one newline, counted in Content-Length. */
+    function expectNewlineEnded(res: request.Response) {
+      expect(res.headers['content-type']).toMatch(/^application\/([a-z-]+\+)?json; charset=utf-8$/);
+      expect(res.text).toMatch(/[}\]]\n$/);
+      expect(res.text.endsWith('\n\n')).toBe(false);
+      expect(JSON.parse(res.text)).toEqual(res.body);
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.text)));
+    }
+
+    it('end with a newline, so that what curl prints does not run into the prompt: a success', async () => {
+      const res = await request(t.app).get('/healthz').expect(200);
+      expect(res.text).toBe('{"status":"ok"}\n');
+      expectNewlineEnded(res);
+    });
+
+    it.each([
+      ['an error', () => request(t.app).post('/api/token/refresh').send({}), 400],
+      ['the 404', () => request(t.app).get('/api/nothing-here'), 404],
+      ['the 405', () => request(t.app).delete('/healthz'), 405],
+      [
+        'an OAuth error (RFC 6749)',
+        () => request(t.app).post('/oauth/token').type('form').send('grant_type=password'),
+        400,
+      ],
+      ['the OpenAPI document', () => request(t.app).get('/api/openapi.json'), 200],
+      ['the JWK Set', () => request(t.app).get('/.well-known/jwks.json'), 200],
+      ['the authorization server metadata', () => request(t.app).get('/.well-known/oauth-authorization-server'), 200],
+    ])('end with a newline: %s', async (_what, send, status) => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expectNewlineEnded(res);
+    });
+  });
 });
 
 describe('the error serializer', () => {

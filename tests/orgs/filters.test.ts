@@ -200,7 +200,7 @@ describe('GET /api/organizations/{id}/audit-events, filtered', () => {
   const events = async (query: string) => {
     const res = await audit(query);
     expect(res.status).toBe(200);
-    return res.body as { count: number; results: Event[] };
+    return res.body as { count: number; next: string | null; results: Event[] };
   };
 
   it('names each event’s actor by email; null when there was none or the user is gone', async () => {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stopChild, track, type Ended } from './children';
 import { EVENT_TIMEOUT_MS, orTimeout } from './wait';
@@ -12,11 +13,18 @@ import { EVENT_TIMEOUT_MS, orTimeout } from './wait';
 export const ROOT = path.resolve(__dirname, '../..');
 export const MAIN = path.join(ROOT, 'dist/main.js');
 export const CLI = path.join(ROOT, 'bin/latchkey.js');
+/**
+ * The children's working directory, unless a test gives one. Not the repository's root: a
+ * developer's `.env` there (which `npm start` reads) must not reach a test's server.
+ */
+export const WORKDIR = path.join(ROOT, 'tests');
 
 /** The parent's environment minus everything Latchkey reads, plus `env` (the metrics exporter off unless `env` sets its port). */
 export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(LATCHKEY_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) => !/^(LATCHKEY_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$|LOG_FORMAT$)/.test(k),
+    ),
   );
   // No metrics exporter unless a test asks for one: the default port would collide between test files.
   return { ...base, LATCHKEY_BCRYPT_ROUNDS: '4', LATCHKEY_METRICS_PORT: '0', ...env };
@@ -28,9 +36,9 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs `latchkey ...args` to completion; a run that never exits fails the test and is killed. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<Finished> {
-  const child = track(spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: ROOT }));
+/** Runs `node ...argv` to completion; a run that never exits fails the test and is killed. */
+async function runToExit(argv: string[], env: Record<string, string>, cwd: string, what: string): Promise<Finished> {
+  const child = track(spawn(process.execPath, argv, { env: cleanEnv(env), cwd }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
@@ -39,11 +47,31 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
     child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr })),
   );
   try {
-    return await orTimeout(finished, () => `latchkey ${args.join(' ')} exits (stderr: ${stderr})`);
+    return await orTimeout(finished, () => `${what} exits (stderr: ${stderr})`);
   } finally {
     // Still running only if it timed out.
     await stopChild(child, 'SIGKILL', EVENT_TIMEOUT_MS);
   }
+}
+
+/** Runs `latchkey ...args` (in `cwd`, WORKDIR by default) to completion. */
+export function runCli(args: string[], env: Record<string, string>, cwd: string = WORKDIR): Promise<Finished> {
+  return runToExit([CLI, ...args], env, cwd, `latchkey ${args.join(' ')}`);
+}
+
+/** Runs `npm start`'s entry point to completion: for a start that is expected to fail. */
+export function runMain(env: Record<string, string>, cwd: string = WORKDIR): Promise<Finished> {
+  return runToExit([MAIN], env, cwd, 'dist/main.js');
+}
+
+/** Holds a loopback port, as another process would, until `release()`. */
+export async function holdPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 type LogLine = Record<string, unknown>;
@@ -99,7 +127,7 @@ export async function startProcess(
   const child = track(
     spawn(process.execPath, [...nodeFlags, MAIN], {
       env: cleanEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
-      cwd: ROOT,
+      cwd: WORKDIR,
     }),
   );
   const logs: LogLine[] = [];

@@ -162,6 +162,16 @@ describe('POST /api/token/{id}/rotate/', () => {
     }
   });
 
+  it('is 404 for the PAT of someone who left the organization (it authenticates no one)', async () => {
+    const leaver = await createMember(t, { organizationId: owner.organizationId, role: 'reviewer' });
+    const pat = await createPat(t, leaver);
+    const removed = await request(t.app)
+      .delete(`/api/organizations/${owner.organizationId}/memberships/${leaver.userId}`)
+      .set(await as(owner));
+    expect(removed.status).toBe(204);
+    expect((await rotateById(owner, pat.id)).status).toBe(404);
+  });
+
   it('is 403 token_type_disabled while the organization has PATs switched off', async () => {
     const pat = await createPat(t, manager);
     const headers = await as(manager);

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, malformedEnvLine } from '../../src/config';
+import { logFormatFor } from '../../src/logger';
 
 const SECRET = 'x'.repeat(40);
 
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url', LATCHKEY_SECRET_KEY: SECRET }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgresql://db/latchkey' }, 'LATCHKEY_SECRET_KEY'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ LATCHKEY_ISSUER: 'ftp://issuer' }, 'LATCHKEY_ISSUER'],
     [{ LATCHKEY_ADMIN_EMAIL: 'admin@example.com' }, 'LATCHKEY_ADMIN_PASSWORD'],
     [{ LATCHKEY_ADMIN_PASSWORD: 'long enough' }, 'LATCHKEY_ADMIN_EMAIL'],
@@ -75,5 +77,35 @@ describe('loadConfig', () => {
       password: 'correct horse',
       organization: 'Default organization',
     });
+  });
+});
+
+describe('LOG_FORMAT', () => {
+  it('is pretty on a terminal and JSON elsewhere, unless set', () => {
+    expect(loadConfig({}).logFormat).toBeUndefined();
+    expect(logFormatFor(undefined, { isTTY: true })).toBe('pretty');
+    expect(logFormatFor(undefined, {})).toBe('json');
+    expect(logFormatFor(loadConfig({ LOG_FORMAT: 'json' }).logFormat, { isTTY: true })).toBe('json');
+    expect(logFormatFor(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat, {})).toBe('pretty');
+  });
+});
+
+describe('a .env file', () => {
+  it.each([
+    ['', undefined],
+    ['PORT=8080\n\n# a comment\n  # an indented one\nexport HOST=127.0.0.1\nEMPTY=\n', undefined],
+    ['A = 1\nB="two words"\nC=\'x\' # trailing comment\n', undefined],
+    ['JSON=\'{\n  "a": 1\n}\'\nNEXT=2', undefined],
+    ['MULTI="line one\nline two"\r\nNEXT=2\r\n', undefined],
+    ['PORT 8080', 1],
+    ['OK=1\nexport\n', 2],
+    ['OK=1\n=value\n', 2],
+    ['OK=1\nTWO WORDS=1\n', 2],
+    ['OK=1\nNO-DASHES=1\n', 2],
+    // An unclosed quote is the rest of its line, as Node reads it: the next line stands alone.
+    ['OPEN="never closed\nPORT 8080\n', 2],
+    ['CLOSED="a\nb"\nPORT 8080\n', 3],
+  ])('%j: the first line that is not NAME=value, a comment or blank is %s', (text, line) => {
+    expect(malformedEnvLine(text)).toBe(line);
   });
 });

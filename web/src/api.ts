@@ -6,21 +6,9 @@
  */
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from '../../packages/client/src/openapi';
+import { retryText } from './time';
 
 export type ErrorBody = components['schemas']['Error'];
-
-/** Label Studio Enterprise's roles, highest first (the server's src/auth/roles.ts). */
-export const ROLES = ['owner', 'administrator', 'manager', 'reviewer', 'annotator'] as const;
-export type Role = (typeof ROLES)[number];
-
-const rank = (role: Role) => ROLES.length - ROLES.indexOf(role);
-/** `role` is at least `floor`. */
-export const atLeast = (role: Role, floor: Role) => rank(role) >= rank(floor);
-/** Owners and administrators manage the organization. */
-export const isAdmin = (role: Role) => atLeast(role, 'administrator');
-/** The roles a user of `role` may hand out: their own and below. */
-export const rolesUpTo = (role: Role) => ROLES.filter((r) => atLeast(role, r));
-export const roleLabel = (role: Role) => role.charAt(0).toUpperCase() + role.slice(1);
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -118,16 +106,6 @@ export async function answer<T>(call: Call<T>): Promise<{ data: T; response: Res
     unauthorized?.(failure);
   }
   throw failure;
-}
-
-/** "in 5 minutes (at 12:34)" for a number of seconds from now. */
-export function retryText(seconds: number): string {
-  const at = new Date(Date.now() + seconds * 1000);
-  const clock = at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  if (seconds < 60) return `in ${Math.max(1, Math.round(seconds))} seconds`;
-  const minutes = Math.ceil(seconds / 60);
-  if (minutes < 90) return `in ${minutes} minute${minutes === 1 ? '' : 's'} (at ${clock})`;
-  return `at ${at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
 }
 
 /** What to tell a person about a failed call, in the server's words where it gave some. */

@@ -1,6 +1,7 @@
 /** Who is signed in, and in which organization the session acts (every page needs both). */
 import { createContext, useContext } from 'react';
-import { answer, api, isAdmin, ok, type Role } from './api';
+import { answer, api, ok } from './api';
+import { isAdmin, type Role } from './roles';
 import type { paths } from '../../packages/client/src/openapi';
 
 export type User = paths['/api/current-user/whoami']['get']['responses'][200]['content']['application/json'];

@@ -2,8 +2,12 @@
  * A modal dialog: the native <dialog>, opened with showModal() (focus moves in and stays there,
  * Escape closes it, the page behind is inert), named by its title. It is open while mounted;
  * closing it in any way calls `onClose`, and the caller unmounts it.
+ *
+ * It is drawn beside the app's root rather than inside it, and the root is `aria-hidden` while a
+ * dialog is open: what `inert` does for browsers, for every tool that reads ARIA only.
  */
 import { useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 import { describe } from '../api';
 
 interface DialogProps {
@@ -19,6 +23,7 @@ interface DialogProps {
  * that replaces another ("Create token", then "Token created"), where the first one came from.
  */
 let lastOpener: HTMLElement | null = null;
+let openDialogs = 0;
 
 export function Dialog({ title, onClose, children, wide = false }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -31,18 +36,22 @@ export function Dialog({ title, onClose, children, wide = false }: DialogProps) 
     const active = document.activeElement;
     const opener = active instanceof HTMLElement && !active.closest('dialog') ? active : lastOpener;
     lastOpener = opener;
+    const root = document.getElementById('root');
+    if (openDialogs++ === 0) root?.setAttribute('aria-hidden', 'true');
     if (!dialog.open) dialog.showModal();
     return () => {
       dialog.close();
+      if (--openDialogs === 0) root?.removeAttribute('aria-hidden');
       if (opener?.isConnected) opener.focus();
     };
   }, []);
 
-  return (
+  return createPortal(
     <dialog ref={ref} aria-labelledby={titleId} className={wide ? 'dialog dialog-wide' : 'dialog'} onClose={onClose}>
       <h2 id={titleId}>{title}</h2>
       {children}
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }
 

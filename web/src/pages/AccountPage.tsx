@@ -4,7 +4,7 @@
  * this page's state until that dialog closes.
  */
 import { useState, type FormEvent } from 'react';
-import { api, ok, roleLabel, rolesUpTo, type Role } from '../api';
+import { api, ok } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { Field, fieldErrors, FormError } from '../components/Field';
 import { Loading, Page } from '../components/Page';
@@ -13,6 +13,7 @@ import { Table } from '../components/Table';
 import { TokenCreatedDialog, type CreatedToken } from '../components/TokenCreatedDialog';
 import { useResource, useSubmit } from '../hooks';
 import { Link } from '../router';
+import { roleLabel, rolesUpTo, type Role } from '../roles';
 import { useSession } from '../session';
 import type { paths } from '../../../packages/client/src/openapi';
 

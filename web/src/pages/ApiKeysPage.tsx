@@ -4,13 +4,14 @@
  * filtered by owner, type and status, each revocable.
  */
 import { useState } from 'react';
-import { api, ok, roleLabel } from '../api';
+import { api, ok } from '../api';
 import { ConfirmDialog } from '../components/Dialog';
 import { Field, FormError } from '../components/Field';
 import { Loading, NotAllowed, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
 import { Pager, Table } from '../components/Table';
 import { useResource } from '../hooks';
+import { roleLabel } from '../roles';
 import { useSession } from '../session';
 import { useMembers } from './members';
 import type { paths } from '../../../packages/client/src/openapi';

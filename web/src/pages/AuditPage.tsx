@@ -13,13 +13,14 @@ import { useSession } from '../session';
 import { useMembers } from './members';
 import type { paths } from '../../../packages/client/src/openapi';
 
-type Events = paths['/api/organizations/{id}/audit-events']['get']['responses'][200]['content']['application/json'];
-type AuditEvent = Events['results'][number];
+type AuditEvents = paths['/api/organizations/{id}/audit-events']['get'];
+type AuditEvent = AuditEvents['responses'][200]['content']['application/json']['results'][number];
+type Action = NonNullable<NonNullable<AuditEvents['parameters']['query']>['action']>;
 
 const PAGE_SIZE = 50;
 
-/** The actions the server records (src/audit/audit.store.ts), in words. */
-const ACTIONS: Record<string, string> = {
+/** Every action the server records, in words (the compiler checks that none is missing). */
+const ACTIONS: Record<Action, string> = {
   'pat.created': 'Personal access token created',
   'pat.rotated': 'Personal access token rotated',
   'pat.revoked': 'Personal access token revoked',
@@ -40,6 +41,8 @@ const ACTIONS: Record<string, string> = {
   'session.ended': 'Logged out',
 };
 
+const actionLabel = (action: string) => (Object.hasOwn(ACTIONS, action) ? ACTIONS[action as Action] : action);
+
 export function AuditPage() {
   const session = useSession();
   return (
@@ -52,7 +55,7 @@ export function AuditPage() {
 function AuditLog() {
   const session = useSession();
   const members = useMembers();
-  const [action, setAction] = useState('');
+  const [action, setAction] = useState<Action | ''>('');
   const [actor, setActor] = useState('');
   const [page, setPage] = useState(1);
 
@@ -94,7 +97,7 @@ function AuditLog() {
               {...props}
               value={action}
               onChange={(event) => {
-                setAction(event.target.value);
+                setAction(event.target.value as Action | '');
                 setPage(1);
               }}
             >
@@ -145,7 +148,7 @@ function AuditLog() {
                 header: 'Action',
                 cell: (event) => (
                   <>
-                    {ACTIONS[event.action] ?? event.action}
+                    {actionLabel(event.action)}
                     <span className="hint block mono">{event.action}</span>
                   </>
                 ),

@@ -19,13 +19,21 @@ function setupCodeInAddress(): string {
 
 export function LoginPage({ onSignedIn }: { readonly onSignedIn: SignedIn }) {
   const { state } = useLocation();
-  const [setupCode] = useState(setupCodeInAddress);
+  const [setupCode, setSetupCode] = useState(setupCodeInAddress);
   const [notice, setNotice] = useState(state.notice);
 
+  // Take the code out of the address (also when the link is opened on this page: a fragment change).
   useEffect(() => {
-    if (window.location.hash) {
-      window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
-    }
+    const take = () => {
+      const code = setupCodeInAddress();
+      if (code) setSetupCode(code);
+      if (window.location.hash) {
+        window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+      }
+    };
+    take();
+    window.addEventListener('hashchange', take);
+    return () => window.removeEventListener('hashchange', take);
   }, []);
   useEffect(() => setNotice(state.notice), [state.notice]);
 
@@ -36,6 +44,7 @@ export function LoginPage({ onSignedIn }: { readonly onSignedIn: SignedIn }) {
   if (setup.data.first_owner_needed) {
     return (
       <FirstOwnerForm
+        key={setupCode}
         initialCode={setupCode}
         onSignedIn={onSignedIn}
         onAlreadySetUp={(message) => {

@@ -4,13 +4,14 @@
  * the server's rule: an admin hands out and manages roles up to their own.
  */
 import { useState, type FormEvent } from 'react';
-import { api, atLeast, ok, roleLabel, rolesUpTo, type Role } from '../api';
+import { api, ok } from '../api';
 import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { Field, fieldErrors, FormError } from '../components/Field';
 import { Loading, NotAllowed, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
 import { Pager, Table } from '../components/Table';
 import { useResource, useSubmit } from '../hooks';
+import { atLeast, roleLabel, rolesUpTo, type Role } from '../roles';
 import { useSession } from '../session';
 import type { Membership } from './members';
 

@@ -16,15 +16,15 @@ import type { paths } from '../../../packages/client/src/openapi';
 type Settings = paths['/api/jwt/settings']['get']['responses'][200]['content']['application/json'];
 type Switch = 'api_tokens_enabled' | 'legacy_api_tokens_enabled';
 
-const TYPES: Record<Switch, { readonly type: 'pat' | 'legacy'; readonly plural: string }> = {
-  api_tokens_enabled: { type: 'pat', plural: 'personal access tokens' },
-  legacy_api_tokens_enabled: { type: 'legacy', plural: 'legacy tokens' },
+const TYPES: Record<Switch, { readonly type: 'pat' | 'legacy'; readonly noun: string }> = {
+  api_tokens_enabled: { type: 'pat', noun: 'personal access token' },
+  legacy_api_tokens_enabled: { type: 'legacy', noun: 'legacy token' },
 };
 
 const DAY_MS = 24 * 3600 * 1000;
 
 interface Impact {
-  readonly plural: string;
+  readonly noun: string;
   readonly live: number;
   readonly recent: number;
 }
@@ -103,9 +103,9 @@ function SettingsForm({ saved, onSaved }: { readonly saved: Settings; readonly o
       setImpact(
         await Promise.all(
           stopping.map(async (key) => {
-            const { type, plural } = TYPES[key];
+            const { type, noun } = TYPES[key];
             const [live, recent] = await Promise.all([count(type), count(type, since)]);
-            return { plural, live, recent };
+            return { noun, live, recent };
           }),
         ),
       );
@@ -198,10 +198,11 @@ function SettingsForm({ saved, onSaved }: { readonly saved: Settings; readonly o
       </form>
       {impact && (
         <ConfirmDialog title="Switch off tokens" action="Save" onConfirm={save} onClose={() => setImpact(null)}>
-          {impact.map(({ plural, live, recent }) => (
-            <p key={plural}>
-              Switching off {plural} stops the organization’s <strong>{live}</strong> live {plural} at once;{' '}
-              <strong>{recent}</strong> of them {recent === 1 ? 'was' : 'were'} used in the last 30 days.
+          {impact.map(({ noun, live, recent }) => (
+            <p key={noun}>
+              Switching off {noun}s stops the organization’s <strong>{live}</strong> live{' '}
+              {live === 1 ? noun : `${noun}s`} at once; <strong>{recent}</strong> of them{' '}
+              {recent === 1 ? 'was' : 'were'} used in the last 30 days.
             </p>
           ))}
           <p>They work again if you switch them back on. Save anyway?</p>
