@@ -63,11 +63,11 @@ export interface WebApp {
 
 /**
  * startTestApp() behind a real HTTP server. The server listens first (port 0, so no race for
- * a port), and the app, configured with that URL as its issuer, answers once it exists.
+ * a port), and the app, configured with that URL as its issuer, answers once it exists (no one
+ * knows the URL before).
  */
 export async function startWebApp(options: TestAppOptions = {}): Promise<WebApp> {
-  let app: http.RequestListener | undefined;
-  const server = http.createServer((req, res) => app!(req, res));
+  const server = http.createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const stopServer = () =>
@@ -82,7 +82,7 @@ export async function startWebApp(options: TestAppOptions = {}): Promise<WebApp>
     await stopServer();
     throw err;
   }
-  app = t.app;
+  server.on('request', t.app);
   return {
     t,
     url,

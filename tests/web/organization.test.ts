@@ -285,6 +285,56 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   );
 
   it(
+    'lets an administrator invite a member with a role up to their own, change the role, and remove them',
+    async () => {
+      const owner = await createMember(web.t, { role: 'owner' });
+      const admin = await createMember(web.t, { role: 'administrator', organizationId: owner.organizationId });
+      const email = `new-${admin.userId}@example.com`;
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await page.goto('/account');
+          await page.getByRole('link', { name: 'Members', exact: true }).click();
+          await page.getByRole('heading', { name: 'Members', exact: true }).waitFor();
+          // An owner is above an administrator: nothing to manage on that row.
+          const ownerRow = page.getByRole('row', { name: new RegExp(escape(owner.email)) });
+          await ownerRow.waitFor();
+          expect(await ownerRow.getByRole('button').count()).toBe(0);
+
+          const role = page.getByLabel('Role', { exact: true });
+          const roles = (await role.locator('option').allTextContents()).map((r) => r.trim().toLowerCase());
+          expect(roles).toContain('administrator');
+          expect(roles).not.toContain('owner');
+          await page.getByLabel('Email', { exact: true }).fill(email);
+          await choose(role, 'Manager');
+          await page.getByLabel('Password for a new account', { exact: true }).fill('a new password');
+          await page.getByRole('button', { name: 'Invite', exact: true }).click();
+          const row = page.getByRole('row', { name: new RegExp(escape(email)) });
+          await row.waitFor();
+          expect(await row.innerText()).toMatch(/Manager/);
+
+          await row.getByRole('button', { name: 'Change role', exact: true }).click();
+          const dialog = page.getByRole('dialog', { name: 'Change role' });
+          await choose(dialog.getByLabel('New role', { exact: true }), 'Reviewer');
+          await dialog.getByRole('button', { name: 'Change role', exact: true }).click();
+          await dialog.waitFor({ state: 'hidden' });
+          await row.filter({ hasText: 'Reviewer' }).waitFor();
+
+          await row.getByRole('button', { name: 'Remove', exact: true }).click();
+          const confirm = page.getByRole('dialog').filter({ has: page.getByRole('button', { name: 'Remove' }) });
+          await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+          await row.waitFor({ state: 'detached' });
+        },
+        { as: admin },
+      );
+      const user = await web.t.database.prisma.user.findUniqueOrThrow({ where: { email } });
+      expect(await web.t.database.prisma.membership.count({ where: { userId: user.id } })).toBe(0);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'shows the audit log newest first, with actors, filterable by action and actor',
     async () => {
       const owner = await createMember(web.t, { role: 'owner' });

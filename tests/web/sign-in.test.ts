@@ -9,6 +9,7 @@ import {
   describeWithChromium,
   launchBrowser,
   newContext,
+  seriousAxeViolations,
   startWebApp,
   withPage,
   type WebApp,
@@ -67,6 +68,56 @@ describeWithChromium('Sign in, in a browser', () => {
         expect(new URL(page.url()).pathname).toBe('/login');
         expect(await page.getByLabel('Password').isVisible()).toBe(true);
       });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'shows when to retry once failed logins lock the account out (429)',
+    async () => {
+      const member = await createMember(web.t, { role: 'reviewer' });
+      // The failures a person may make from one address, made from here (the same address).
+      let status = 0;
+      for (let i = 0; status !== 429 && i < 20; i++) {
+        const res = await fetch(`${web.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ email: member.email, password: 'wrong' }),
+        });
+        status = res.status;
+      }
+      expect(status).toBe(429);
+      await withPage(browser, web, async (page) => {
+        await page.goto('/login');
+        await page.getByLabel('Email').fill(member.email);
+        // Even the right password waits for the window to end.
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        const alert = page.getByRole('alert');
+        await alert.waitFor();
+        expect(await alert.innerText()).toMatch(/Try again in \d+ minutes?/);
+        expect(new URL(page.url()).pathname).toBe('/login');
+      });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'runs under its policy: a script the page did not ship is refused, and the test notices',
+    async () => {
+      await expect(
+        withPage(browser, web, async (page) => {
+          await page.goto('/login');
+          await page.getByRole('button', { name: 'Log in' }).waitFor();
+          // What an injection would try: a script of its own, inline.
+          await page.evaluate(`(() => {
+            const script = document.createElement('script');
+            script.textContent = 'window.injected = true';
+            document.body.append(script);
+          })()`);
+          expect(await page.evaluate('window.injected === true')).toBe(false);
+        }),
+      ).rejects.toThrow(/CSP violation: script-src/);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -189,6 +240,7 @@ describeWithChromium('First run, in a browser', () => {
           const field = page.getByLabel('Setup code');
           await field.waitFor();
           expect(await field.inputValue()).toBe(code);
+          expect(await seriousAxeViolations(page)).toEqual([]);
           // The fragment is cleared from the address bar (and history) at once.
           await page.waitForURL((url) => url.hash === '');
           await page.getByLabel('Email').fill('first@example.com');

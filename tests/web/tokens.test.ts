@@ -122,6 +122,35 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   );
 
   it(
+    'shows the server’s validation message next to the field, and creates nothing',
+    async () => {
+      const member = await createMember(web.t, { role: 'annotator' });
+      await withOrganization(web.t, member.organizationId, { apiTokenTtlDays: 90 }, () =>
+        withPage(
+          browser,
+          web,
+          async (page) => {
+            await page.goto('/account');
+            await page.getByRole('button', { name: 'Create token', exact: true }).click();
+            const dialog = page.getByRole('dialog', { name: 'Create token' });
+            const expires = dialog.getByLabel('Expires in (days)', { exact: true });
+            expect(await describedBy(expires)).toMatch(/\b90\b/);
+            await expires.fill('365');
+            await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+            await expires.and(page.locator('[aria-invalid="true"]')).waitFor();
+            // The server's words (src/http/validate.ts), tied to the field, not a generic failure.
+            expect(await describedBy(expires)).toMatch(/less than or equal to 90/);
+            expect(await page.getByRole('dialog', { name: 'Token created' }).count()).toBe(0);
+          },
+          { as: member },
+        ),
+      );
+      expect(await web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(0);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'rotates a PAT after confirmation: the new one is shown once and works, the old one is refused',
     async () => {
       const member = await createMember(web.t, { role: 'reviewer' });
