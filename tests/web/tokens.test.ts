@@ -209,14 +209,21 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   );
 
   it(
-    'creates a token and closes its dialogs with the keyboard alone (Tab, Enter, Escape)',
+    'reaches Account & Settings from the user menu, creates a token and closes its dialogs with the keyboard alone (Tab, Enter, Escape)',
     async () => {
       const member = await createMember(web.t, { role: 'owner' });
       await withPage(
         browser,
         web,
         async (page) => {
-          await page.goto('/account');
+          // From another page to Account & Settings through the user menu.
+          await page.goto('/organization/settings');
+          await page.getByRole('heading', { name: 'Access Token Settings' }).waitFor();
+          await tabTo(page, page.getByRole('button', { name: member.email }));
+          await page.keyboard.press('Enter');
+          await tabTo(page, page.getByRole('link', { name: 'Account & Settings', exact: true }));
+          await page.keyboard.press('Enter');
+          await page.waitForURL((url) => url.pathname === '/account');
           const open = page.getByRole('button', { name: 'Create token', exact: true });
           await open.waitFor();
 
@@ -248,6 +255,26 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
         { as: member },
       );
       expect(await web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(1);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'shows names as text, never as markup',
+    async () => {
+      const member = await createMember(web.t, { role: 'reviewer' });
+      const name = '<img src=x id=injected><b>bold</b>';
+      await createPat(web.t, member, { name });
+      await withPage(
+        browser,
+        web,
+        async (page) => {
+          await page.goto('/account');
+          await page.getByRole('rowheader', { name, exact: true }).waitFor();
+          expect(await page.locator('#injected, tbody b').count()).toBe(0);
+        },
+        { as: member },
+      );
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
