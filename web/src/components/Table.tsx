@@ -22,7 +22,8 @@ interface TableProps<T> {
 
 export function Table<T>({ caption, columns, rows, rowKey, empty }: TableProps<T>) {
   return (
-    <div className="table-wrap">
+    // A region that takes focus, so a table wider than the screen scrolls with the keyboard too.
+    <div className="table-wrap" role="region" aria-label={caption} tabIndex={0}>
       <table>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
