@@ -56,6 +56,7 @@ function configFrom(e: Environment) {
       /** A statement with no reply this long fails (503) and its connection is dropped: what heals a partition. */
       queryTimeoutSeconds: e.LATCHKEY_DB_QUERY_TIMEOUT_SECONDS,
       embeddedPort: e.LATCHKEY_EMBEDDED_PG_PORT,
+      embeddedSharedBuffersMb: e.LATCHKEY_EMBEDDED_SHARED_BUFFERS_MB,
     }),
     shutdownGraceSeconds: e.LATCHKEY_SHUTDOWN_GRACE_SECONDS,
     bcryptRounds: e.LATCHKEY_BCRYPT_ROUNDS,
