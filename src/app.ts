@@ -11,6 +11,7 @@ import { forwardAuthRouter } from './auth/forward-auth.routes';
 import { PerMinuteLimit } from './rate-limit';
 import { LoginThrottle } from './sessions/throttle';
 import { sessionsRouter } from './sessions/sessions.routes';
+import { setupRouter } from './setup/setup.routes';
 import { accountRouter } from './account/account.routes';
 import type { Config } from './config';
 import type { Context, Services } from './context';
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   mount(legacyRouter(context));
   mount(orgsRouter(context));
+  mount(setupRouter(context));
   mount(wellKnownRouter(context, deps.config.issuer));
   mount(healthRouter(deps));
   let document: object | undefined;

@@ -103,6 +103,7 @@ export const ERRORS = {
   },
   token_limit_reached: { status: 409, detail: 'Personal access token limit reached; delete one first.' },
   already_member: { status: 409, detail: 'Already a member of this organization, or invited to it.' },
+  already_set_up: { status: 409, detail: 'This server already has its first owner: log in instead.' },
   last_owner: { status: 400, detail: 'An organization must keep at least one owner.' },
   rate_limited: { status: 429, detail: 'Too many requests; try again later.' },
   service_unavailable: {

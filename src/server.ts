@@ -27,6 +27,7 @@ import type { Logger } from './logger';
 import { Metrics, serveMetrics, type MetricsServer } from './metrics/metrics';
 import { changes } from './audit/changes';
 import { bootstrapFirstOwner } from './orgs/orgs.service';
+import { setupNotice } from './setup/setup.service';
 import { hashPassword } from './users/passwords';
 
 /**
@@ -120,6 +121,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signal: aborter.signal,
     });
     services = composed.services;
+    const notice = await setupNotice(services.db, services.tags, config.issuer);
+    if (notice) logger.info(notice);
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();
   // Callers await `ready`; this keeps an early failure from being an unhandled rejection meanwhile.

@@ -62,11 +62,44 @@ export const choice = <const T extends readonly [string, ...string[]]>(values: T
       issue.input === undefined ? 'This field is required.' : `${quoted(issue.input)} is not a valid choice.`,
   });
 
+/** The instants Postgres and JavaScript both hold (Postgres has no year 0; ISO strings end at 9999). */
+const FIRST_INSTANT = new Date('0001-01-01T00:00:00Z');
+const LAST_INSTANT = new Date('9999-12-31T23:59:59.999Z');
+
+/**
+ * An instant as RFC 3339 writes one, with its offset (`2026-11-30T12:00:00Z`,
+ * `2026-11-30T13:00:00.5+01:00`), as a Date. zod's pattern knows the calendar: February 30th
+ * is refused, not rolled over into March.
+ */
+export const instant = () => {
+  const message = 'Datetime has wrong format. Use this format instead: YYYY-MM-DDThh:mm:ss[.uuuuuu](Z|+HH:MM|-HH:MM).';
+  const range = 'Ensure this datetime is between years 0001 and 9999.';
+  return z.iso
+    .datetime({ offset: true, error: requiredOr(message) })
+    .transform((value) => new Date(value))
+    .pipe(z.date().min(FIRST_INSTANT, range).max(LAST_INSTANT, range));
+};
+
+/** A query string's id (`?user_id=7`): {@link idSegment}'s digits, as a number. */
+export const idQuery = () =>
+  z
+    .string({ error: requiredOr('A valid integer is required.') })
+    .regex(/^\d{1,9}$/, 'A valid integer is required.')
+    .transform(Number);
+
 /** Parses `body` (undefined counts as `{}`) or throws a 400 with every field's messages. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   throw fail('validation_error', { fields: fieldErrors(parsed.error) });
+}
+
+/**
+ * Parses a query string's parameters (beside paging's, which the schema ignores) or throws a
+ * 400 naming each bad one. A repeated parameter arrives as an array, which a string refuses.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  return parseBody(schema, query);
 }
 
 /**

@@ -1,27 +1,35 @@
 /** The admin's view of an organization: every token in it (metadata only) and the audit trail. */
-import { countAuditEvents, listAuditEvents } from '../audit/audit.store';
+import { countAuditEvents, listAuditEvents, type AuditFilter } from '../audit/audit.store';
 import type { Principal } from '../auth/principal';
 import type { Context } from '../context';
 import { fail } from '../errors';
 import type { Page } from '../http/paging';
 import { revokeLegacy } from '../legacy/legacy.store';
 import { findPatById, revokePat } from '../tokens/tokens.store';
-import { countOrgTokens, listOrgTokens as listTokens, type InventoryRow, type TokenType } from './inventory.store';
+import {
+  countOrgTokens,
+  listOrgTokens as listTokens,
+  type InventoryFilter,
+  type InventoryRow,
+  type TokenType,
+} from './inventory.store';
 import { requireAdmin } from './orgs.service';
 
 /** Every PAT and legacy token of the organization, newest first. Never a secret: none is stored. */
-export type { InventoryRow, TokenType };
+export type { InventoryFilter, InventoryRow, TokenType };
 
 export async function listOrgTokens(
   ctx: Context,
   principal: Principal,
   organizationId: number,
   page: Page,
+  filter: InventoryFilter = {},
 ): Promise<{ count: number; rows: InventoryRow[] }> {
   requireAdmin(principal);
+  const now = new Date(ctx.clock());
   const [count, rows] = await Promise.all([
-    countOrgTokens(ctx.db, organizationId),
-    listTokens(ctx.db, organizationId, page.skip, page.size),
+    countOrgTokens(ctx.db, organizationId, filter, now),
+    listTokens(ctx.db, organizationId, filter, now, page.skip, page.size),
   ]);
   return { count, rows };
 }
@@ -63,11 +71,18 @@ export async function revokeOrgToken(
   }
 }
 
-export async function listOrgAudit(ctx: Context, principal: Principal, organizationId: number, page: Page) {
+/** The organization's audit trail, newest first, each event with its actor's email. */
+export async function listOrgAudit(
+  ctx: Context,
+  principal: Principal,
+  organizationId: number,
+  page: Page,
+  filter: AuditFilter = {},
+) {
   requireAdmin(principal);
   const [count, rows] = await Promise.all([
-    countAuditEvents(ctx.db, organizationId),
-    listAuditEvents(ctx.db, organizationId, page.skip, page.size),
+    countAuditEvents(ctx.db, organizationId, filter),
+    listAuditEvents(ctx.db, organizationId, filter, page.skip, page.size),
   ]);
   return { count, rows };
 }

@@ -9,7 +9,18 @@ import { fail } from '../errors';
 import { iso, paged, timestamp } from '../http/responses';
 import { pageBody, pageQuery, readPage, type Page } from '../http/paging';
 import { route, type ApiOperation } from '../http/routing';
-import { choice, idParam, idSegment, parseBody, storableString, text } from '../http/validate';
+import {
+  choice,
+  idParam,
+  idQuery,
+  idSegment,
+  instant,
+  parseBody,
+  parseQuery,
+  storableString,
+  text,
+} from '../http/validate';
+import { AUDIT_ACTIONS } from '../audit/audit.store';
 import { MIN_PASSWORD_LENGTH } from '../limits';
 import { labelStudioUser, labelStudioUserSchema } from '../users/user-object';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
@@ -98,6 +109,10 @@ const auditEvent = z.object({
   id: z.int(),
   created_at: timestamp,
   actor_user_id: z.int().nullable(),
+  actor_email: z
+    .string()
+    .nullable()
+    .meta({ description: 'The actor’s email now; null when there was none (the CLI, start-up) or the user is gone.' }),
   action: z.string(),
   target_type: z.string().nullable(),
   target_id: z.string().nullable(),
@@ -105,16 +120,39 @@ const auditEvent = z.object({
   details: z.unknown().meta({ description: 'What changed (old and new values, ...), by action.' }),
 });
 
-/** The description of an administrator's paged list of an organization's rows. */
-const pagedListApi = (summary: string, item: z.ZodType): ApiOperation => ({
+// ---- Filters (query parameters; a bad value is a 400 naming it) --------------------------------
+
+const noFilter = z.object({});
+const inventoryFilter = z.object({
+  type: choice(['pat', 'legacy'] as const)
+    .optional()
+    .meta({ description: 'Only personal access tokens, or only legacy tokens.' }),
+  user_id: idQuery().optional().meta({ description: 'Only this user’s tokens.' }),
+  status: choice(['live', 'revoked'] as const)
+    .optional()
+    .meta({
+      description: '`live`: neither revoked nor expired; `revoked`: revoked (an expired, unrevoked PAT is neither).',
+    }),
+  used_since: instant()
+    .optional()
+    .meta({ description: 'Only tokens used at or after this instant (RFC 3339, with its offset).' }),
+});
+const auditFilter = z.object({
+  action: choice(AUDIT_ACTIONS).optional().meta({ description: 'Only events of this action.' }),
+  actor_user_id: idQuery().optional().meta({ description: 'Only events this user did.' }),
+});
+
+/** The description of an administrator's paged list of an organization's rows, filtered by `filter`. */
+const pagedListApi = (summary: string, item: z.ZodType, filter: z.ZodObject = noFilter): ApiOperation => ({
   summary,
-  description: 'Owners and administrators of the organization.',
+  description:
+    'Owners and administrators of the organization. `count` counts what the filters (if any) match, across pages.',
   tags: TAGS,
   access: 'authenticated',
   params: { id: idSegment },
-  query: pageQuery,
+  query: pageQuery.extend(filter.shape),
   responses: { 200: { description: 'One page.', schema: paged(item) } },
-  errors: ['permission_denied', 'not_found'],
+  errors: ['permission_denied', 'not_found', ...(filter === noFilter ? [] : (['validation_error'] as const))],
 });
 
 /** What acting in `:id` may be refused with (`actIn`), beside authentication's. */
@@ -222,14 +260,16 @@ export function orgsRouter(context: () => Context): Router {
   /** Resolves `:id` to an organization the request may act in (403/404 otherwise). */
   const org = (req: Request) => actIn(context(), principalOf(req), idParam(req.params.id));
 
-  /** An administrator's paged list of `:id`'s rows, in the contract's wire shape. */
-  const pagedList = <T, I extends z.ZodType>(
+  /** An administrator's paged list of `:id`'s rows, filtered by the query's `filter`, in the contract's wire shape. */
+  const pagedList = <T, I extends z.ZodType, F extends z.ZodObject>(
     _item: I,
+    filter: F,
     list: (
       ctx: Context,
       principal: Principal,
       organizationId: number,
       page: Page,
+      filter: z.output<F>,
     ) => Promise<{ count: number; rows: T[] }>,
     wire: (row: T, organizationId: number) => z.output<I>,
   ) => [
@@ -239,8 +279,9 @@ export function orgsRouter(context: () => Context): Router {
       const principal = principalOf(req);
       requireAdmin(principal);
       const page = readPage(req);
+      const where = parseQuery(filter, req.query);
       const ctx = context();
-      const { count, rows } = await list(ctx, principal, id, page);
+      const { count, rows } = await list(ctx, principal, id, page, where);
       res.json(
         pageBody(
           req,
@@ -257,7 +298,7 @@ export function orgsRouter(context: () => Context): Router {
     router,
     '/api/organizations/:id/memberships',
     {
-      get: pagedList(member, listOrgMembers, (m, organizationId) => ({
+      get: pagedList(member, noFilter, listOrgMembers, (m, organizationId) => ({
         user_id: m.user.id,
         email: m.user.email,
         first_name: m.user.firstName,
@@ -403,15 +444,34 @@ export function orgsRouter(context: () => Context): Router {
     router,
     '/api/organizations/:id/tokens',
     {
-      get: pagedList(inventoryRow, listOrgTokens, (r) => ({
-        ...r,
-        created_at: iso(r.created_at),
-        expires_at: iso(r.expires_at),
-        last_used_at: iso(r.last_used_at),
-        revoked_at: iso(r.revoked_at),
-      })),
+      get: pagedList(
+        inventoryRow,
+        inventoryFilter,
+        (ctx, principal, id, page, f) =>
+          listOrgTokens(ctx, principal, id, page, {
+            type: f.type,
+            userId: f.user_id,
+            status: f.status,
+            usedSince: f.used_since,
+          }),
+        (r) => ({
+          ...r,
+          created_at: iso(r.created_at),
+          expires_at: iso(r.expires_at),
+          last_used_at: iso(r.last_used_at),
+          revoked_at: iso(r.revoked_at),
+        }),
+      ),
     },
-    { api: { get: pagedListApi('Every PAT and legacy token of the organization (metadata only)', inventoryRow) } },
+    {
+      api: {
+        get: pagedListApi(
+          'Every PAT and legacy token of the organization (metadata only)',
+          inventoryRow,
+          inventoryFilter,
+        ),
+      },
+    },
   );
 
   route(
@@ -448,18 +508,25 @@ export function orgsRouter(context: () => Context): Router {
     router,
     '/api/organizations/:id/audit-events',
     {
-      get: pagedList(auditEvent, listOrgAudit, (e) => ({
-        id: Number(e.id),
-        created_at: iso(e.createdAt),
-        actor_user_id: e.actorUserId,
-        action: e.action,
-        target_type: e.targetType,
-        target_id: e.targetId,
-        ip: e.ip,
-        details: e.details,
-      })),
+      get: pagedList(
+        auditEvent,
+        auditFilter,
+        (ctx, principal, id, page, f) =>
+          listOrgAudit(ctx, principal, id, page, { action: f.action, actorUserId: f.actor_user_id }),
+        (e) => ({
+          id: Number(e.id),
+          created_at: iso(e.createdAt),
+          actor_user_id: e.actorUserId,
+          actor_email: e.actorEmail,
+          action: e.action,
+          target_type: e.targetType,
+          target_id: e.targetId,
+          ip: e.ip,
+          details: e.details,
+        }),
+      ),
     },
-    { api: { get: pagedListApi('The organization’s audit trail, newest first', auditEvent) } },
+    { api: { get: pagedListApi('The organization’s audit trail, newest first', auditEvent, auditFilter) } },
   );
 
   return router;

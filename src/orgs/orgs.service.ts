@@ -132,7 +132,7 @@ function settingsUpdated(
 const founded = (
   organizationId: number,
   ownerId: number,
-  by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' | 'bootstrap' },
+  by: { actorUserId: number | null; ip?: string | undefined; via: 'api' | 'cli' | 'bootstrap' | 'setup' },
 ): AuditEvent => ({
   action: 'organization.created',
   organizationId,
@@ -158,6 +158,8 @@ export function createOrganization(ctx: Context, principal: Principal, title: st
 export interface NewOwner {
   readonly email: string;
   readonly passwordHash: string;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
   readonly organization: string;
   readonly settings: TokenSettings;
 }
@@ -178,6 +180,8 @@ async function insertOwnedOrganization(tx: Db, owner: NewOwner): Promise<OwnedOr
   const user = await insertUser(tx, {
     email: owner.email.toLowerCase(),
     passwordHash: owner.passwordHash,
+    ...(owner.firstName === undefined ? {} : { firstName: owner.firstName }),
+    ...(owner.lastName === undefined ? {} : { lastName: owner.lastName }),
     activeOrganizationId: organization.id,
   });
   await insertOwner(tx, organization.id, user.id);
@@ -199,17 +203,22 @@ export async function createOrganizationWithOwner(change: Change, owner: NewOwne
 }
 
 /**
- * The LATCHKEY_ADMIN_* bootstrap: creates the first organization and owner only when the
- * database has no user at all. Instances starting together serialize on an advisory lock,
- * so exactly one creates it. Returns undefined when there were users already.
+ * The first organization and owner, created only when the database has no user at all: the
+ * LATCHKEY_ADMIN_* bootstrap at start-up, and first-run setup (`POST /api/setup`). Instances
+ * starting together, and setup requests racing each other or a start-up, serialize on one
+ * advisory lock, so exactly one creates it. Returns undefined when there were users already.
  */
-export function bootstrapFirstOwner(change: Change, owner: NewOwner): Promise<OwnedOrganization | undefined> {
+export function bootstrapFirstOwner(
+  change: Change,
+  owner: NewOwner,
+  by: { ip?: string | undefined; via: 'bootstrap' | 'setup' } = { via: 'bootstrap' },
+): Promise<OwnedOrganization | undefined> {
   return change(
     async (tx) => {
       await lockBootstrap(tx);
       return (await anyUserExists(tx)) ? undefined : insertOwnedOrganization(tx, owner);
     },
-    (created) => created && founded(created.organization.id, created.user.id, { actorUserId: null, via: 'bootstrap' }),
+    (created) => created && founded(created.organization.id, created.user.id, { actorUserId: null, ...by }),
   );
 }
 

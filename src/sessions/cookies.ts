@@ -1,8 +1,11 @@
 /** The two cookies of a browser session, Django's names where Label Studio's frontend expects them. */
 import type { Response } from 'express';
+import { noStore } from '../http/responses';
 import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import { SESSION_COOKIE } from '../auth/authenticate';
 import { hmacToken, randomToken, type Tagger } from '../secrets';
+import type { LoggedIn } from './sessions.service';
 
 export const CSRF_COOKIE = 'csrftoken';
 export const CSRF_HEADER = 'x-csrftoken';
@@ -36,6 +39,24 @@ export function isOurSessionSecret(tags: Tagger, sid: string, secret: string): b
  * needs no state: the server recomputes it from the session cookie it receives.
  */
 export const csrfTokenFor = (sessionSecret: string) => hmacToken(sessionSecret, 'latchkey csrf token');
+
+/** Cookies are `Secure` when the server is reached over HTTPS (its issuer says so). */
+export const secureCookies = (issuer: string) => issuer.startsWith('https:');
+
+/** The answer of a new session (login, first-run setup), beside its cookies. */
+export const loggedIn = z.object({
+  access: z.string().meta({
+    description: 'An access token (JWT) for this session; the session and CSRF cookies are set beside it.',
+  }),
+});
+
+/** Answers a new session, as login does: its two cookies, and `{"access"}` (never cached). */
+export function sendSession(res: Response, session: LoggedIn, issuer: string, status: 200 | 201): void {
+  setSessionCookies(res, session, session.maxAgeMs, secureCookies(issuer));
+  noStore(res)
+    .status(status)
+    .json({ access: session.access } satisfies z.output<typeof loggedIn>);
+}
 
 export function setSessionCookies(
   res: Response,

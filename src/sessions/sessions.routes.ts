@@ -3,10 +3,9 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { principalOf, requireAuth } from '../auth/authenticate';
 import type { Context } from '../context';
-import { noStore } from '../http/responses';
 import { route } from '../http/routing';
 import { parseBody, text } from '../http/validate';
-import { clearSessionCookies, setSessionCookies } from './cookies';
+import { clearSessionCookies, loggedIn, secureCookies, sendSession } from './cookies';
 import { login, logout } from './sessions.service';
 import type { LoginThrottle } from './throttle';
 
@@ -20,16 +19,9 @@ const loginBody = z.object({
 
 const TAGS = ['Login and sessions'];
 
-const loggedIn = z.object({
-  access: z.string().meta({
-    description: 'An access token (JWT) for this session; the session and CSRF cookies are set beside it.',
-  }),
-});
-
 export function sessionsRouter(context: () => Context, throttle: LoginThrottle): Router {
   const router = Router();
   const auth = requireAuth(context);
-  const secureCookies = () => context().config.issuer.startsWith('https:');
 
   route(
     router,
@@ -37,9 +29,8 @@ export function sessionsRouter(context: () => Context, throttle: LoginThrottle):
     {
       post: async (req, res) => {
         const body = parseBody(loginBody, req.body);
-        const session = await login(context(), throttle, body, req.ip ?? 'unknown');
-        setSessionCookies(res, { session: session.session, csrf: session.csrf }, session.maxAgeMs, secureCookies());
-        noStore(res).json({ access: session.access } satisfies z.output<typeof loggedIn>);
+        const ctx = context();
+        sendSession(res, await login(ctx, throttle, body, req.ip ?? 'unknown'), ctx.config.issuer, 200);
       },
     },
     {
@@ -72,7 +63,7 @@ export function sessionsRouter(context: () => Context, throttle: LoginThrottle):
         auth,
         async (req, res) => {
           await logout(context(), principalOf(req), req.ip);
-          clearSessionCookies(res, secureCookies());
+          clearSessionCookies(res, secureCookies(context().config.issuer));
           res.status(204).end();
         },
       ],

@@ -7,6 +7,7 @@ import { endSession, insertSession } from './sessions.store';
 import type { Request } from 'express';
 import { CSRF_HEADER, csrfTokenFor, isOurSessionSecret, newSessionSecret } from './cookies';
 import { standing, type Principal } from '../auth/principal';
+import type { Role } from '../auth/roles';
 import type { LoginThrottle } from './throttle';
 import type { Context } from '../context';
 import { fail } from '../errors';
@@ -54,6 +55,19 @@ export async function login(
     user.memberships.find((m) => m.organizationId === user.activeOrganizationId) ?? user.memberships[0];
   if (!membership) throw fail('permission_denied', { detail: 'You are not a member of any organization.' });
 
+  return openSession(ctx, user.id, membership, ip);
+}
+
+/**
+ * A new session for the user in `membership`'s organization, and its login access token: what
+ * login answers, and first-run setup for the owner it has just created.
+ */
+export async function openSession(
+  ctx: Context,
+  userId: number,
+  membership: { organizationId: number; role: Role },
+  ip: string | undefined,
+): Promise<LoggedIn> {
   const now = ctx.clock();
   const sid = randomHex(16);
   const secret = newSessionSecret(ctx.tags, sid);
@@ -63,7 +77,7 @@ export async function login(
       insertSession(tx, {
         id: sid,
         tokenHash: sha256Hex(secret),
-        userId: user.id,
+        userId,
         organizationId: membership.organizationId,
         createdAt: new Date(now),
         expiresAt: new Date(now + maxAgeMs),
@@ -71,16 +85,16 @@ export async function login(
     () => ({
       action: 'session.created',
       organizationId: membership.organizationId,
-      actorUserId: user.id,
+      actorUserId: userId,
       targetType: 'session',
       targetId: sid,
       ip,
     }),
   );
-  ctx.usage.touch('user', user.id);
+  ctx.usage.touch('user', userId);
   const { accessTokenTtlSeconds } = await findAccessTokenTtl(ctx.db, membership.organizationId);
   const access = issueAccessToken(ctx, {
-    userId: user.id,
+    userId,
     organizationId: membership.organizationId,
     role: membership.role,
     ttlSeconds: accessTokenTtlSeconds,

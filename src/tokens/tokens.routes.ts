@@ -20,6 +20,8 @@ import {
   revokeHeldPat,
   revokeListedPat,
   rotate,
+  rotateById,
+  type IssuedPat,
 } from './tokens.service';
 
 /** The PAT (or its listed `header.payload`) under `refresh`, as simplejwt names it. */
@@ -97,6 +99,16 @@ const introspection = z.union([
     })
     .strict(),
 ]);
+
+/** A new PAT as creation and rotation by id answer it (the only time its token is shown). */
+const createdAnswer = ({ token, row }: IssuedPat): z.output<typeof createdPat> => ({
+  token,
+  id: row.id,
+  name: row.name,
+  role: row.role,
+  created_at: iso(row.createdAt),
+  expires_at: iso(row.expiresAt),
+});
 
 /** `creations` bounds how many PATs one user may mint (create or rotate) a minute. */
 export function tokensRouter(context: () => Context, creations: PerMinuteLimit): Router {
@@ -248,22 +260,13 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
           const body = parseBody(createBody, req.body);
           const principal = principalOf(req);
           creations.take(String(principal.userId));
-          const { token, row } = await createPat(
+          const issued = await createPat(
             context(),
             principal,
             { name: body.name, expiresInDays: body.expires_in_days, role: body.role },
             req.ip,
           );
-          noStore(res)
-            .status(201)
-            .json({
-              token,
-              id: row.id,
-              name: row.name,
-              role: row.role,
-              created_at: iso(row.createdAt),
-              expires_at: iso(row.expiresAt),
-            } satisfies z.output<typeof createdPat>);
+          noStore(res).status(201).json(createdAnswer(issued));
         },
       ],
     },
@@ -311,6 +314,38 @@ export function tokensRouter(context: () => Context, creations: PerMinuteLimit):
           access: 'authenticated',
           params: { id: idSegment },
           responses: { 204: { description: 'Revoked.' } },
+        },
+      },
+    },
+  );
+
+  route(
+    router,
+    '/api/token/:id/rotate',
+    {
+      post: [
+        auth,
+        async (req, res) => {
+          const id = idParam(req.params.id);
+          const principal = principalOf(req);
+          creations.take(String(principal.userId));
+          noStore(res)
+            .status(201)
+            .json(createdAnswer(await rotateById(context(), principal, id, req.ip)));
+        },
+      ],
+    },
+    {
+      api: {
+        post: {
+          summary: 'Rotate a personal access token by its id',
+          description:
+            'For a page that never holds the PAT: its owner, or an owner or administrator of its organization whose role is at least the owner’s. As `POST /api/token/rotate/`: a new PAT with the same name, role and lifetime (capped by the organization’s), in the same rotation family; the old one is revoked. Answers like creation. An unknown, revoked or expired PAT, or one of another organization, is 404.',
+          tags: TAGS,
+          access: 'authenticated',
+          params: { id: idSegment },
+          responses: { 201: { description: 'The new PAT, shown once.', schema: createdPat } },
+          errors: ['token_creation_disabled', 'permission_denied', 'rate_limited'],
         },
       },
     },

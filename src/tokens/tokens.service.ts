@@ -4,9 +4,9 @@
  */
 import { refuse, standing, type Principal } from '../auth/principal';
 import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
-import type { PatRecord, UserRecord } from '../auth/state';
+import type { Holder, PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
-import { fail } from '../errors';
+import { fail, type AppError } from '../errors';
 import type { Db } from '../db/handle';
 import { findKeyAlgorithms } from '../keys/keys.store';
 import { lockMembership } from '../auth/membership.store';
@@ -351,10 +351,8 @@ const invalidRefresh = () =>
   });
 
 /**
- * `POST /api/token/rotate/`: revokes the PAT and issues its successor in the same family, with
- * the same name and owner, its role capped by {@link standing}, and the lifetime the parent was
- * created with, capped by the org's current `api_token_ttl_days`. A PAT already rotated,
- * presented again (or rotated twice at once), revokes the family.
+ * `POST /api/token/rotate/`: the PAT itself names what to rotate (see {@link replacePat}). A PAT
+ * already rotated, presented again (or rotated twice at once), revokes the family.
  */
 export async function rotate(
   ctx: Context,
@@ -374,13 +372,66 @@ export async function rotate(
     throw invalidRefresh();
   }
   if (!held) throw invalidRefresh();
-  const { role } = standing(held.holder, 'pat', pat.role, () => invalidRefresh());
+  const issued = await replacePat(ctx, principal, pat, held.holder, ip, () => invalidRefresh());
+  if (!issued) {
+    // Lost a race with another rotation of the same PAT: that is reuse too.
+    await refuseRevoked(ctx, { ...pat, revokedReason: 'rotated' }, who);
+    throw invalidRefresh();
+  }
+  return issued.token;
+}
+
+/**
+ * `POST /api/token/{id}/rotate/`: the web page's rotation, which never holds the PAT. Its owner
+ * may, or an owner or administrator of its organization whose role is at least the owner's
+ * current one: the successor is handed to the caller and acts with the owner's role, so this
+ * must not mint an administrator a token that acts as an owner. Not holding the PAT proves no
+ * reuse, so a revoked (or concurrently rotated) PAT is a plain 404 and its family stays live.
+ * An expired one is not live either: rotating it would revive it.
+ */
+export async function rotateById(
+  ctx: Context,
+  principal: Principal,
+  id: number,
+  ip: string | undefined,
+): Promise<IssuedPat> {
+  const pat = await findPatById(ctx.db, id);
+  if (!pat || pat.revokedAt || pat.expiresAt.getTime() <= ctx.clock() || !mayManage(principal, pat))
+    throw fail('not_found');
+  const held = await ctx.state.pat(pat.jti);
+  if (!held?.holder.role) throw fail('not_found');
+  if (pat.userId !== principal.userId && !atLeast(principal.role, held.holder.role))
+    throw fail('permission_denied', {
+      detail: `Only the owner of this token, or an admin whose role is at least theirs (${held.holder.role}), may rotate it.`,
+    });
+  if (!held.holder.policy?.apiTokensEnabled) throw fail('token_creation_disabled');
+  const issued = await replacePat(ctx, principal, pat, held.holder, ip, () => fail('not_found'));
+  if (!issued) throw fail('not_found');
+  return issued;
+}
+
+/**
+ * The one rotation rule, once the caller's checks passed: revokes `pat` as `rotated` and issues
+ * its successor in the same family, with the same name and owner, its role capped by
+ * {@link standing}, and the lifetime the parent was created with, capped by the org's current
+ * `api_token_ttl_days`. `refusal` is the caller's answer when the owner may no longer hold it.
+ * Undefined when another rotation revoked `pat` first.
+ */
+async function replacePat(
+  ctx: Context,
+  principal: Principal,
+  pat: PersonalAccessToken,
+  holder: Holder,
+  ip: string | undefined,
+  refusal: () => AppError,
+): Promise<IssuedPat | undefined> {
+  const { role } = standing(holder, 'pat', pat.role, refusal);
   const lifetimeSeconds = seconds(pat.expiresAt) - seconds(pat.createdAt);
-  const issued = await ctx.change(
+  return ctx.change(
     async (tx) => {
       if (!(await revokePat(tx, pat.id, 'rotated', new Date(ctx.clock())))) return undefined;
       const policy = await findOrganizationPolicy(tx, pat.organizationId);
-      if (!policy) throw invalidRefresh();
+      if (!policy) throw refusal();
       const ttlSeconds = Math.min(lifetimeSeconds, policy.apiTokenTtlDays * DAY_SECONDS);
       return mintPat(ctx, tx, {
         name: pat.name,
@@ -403,10 +454,4 @@ export async function rotate(
         details: { previous_id: pat.id, owner_user_id: pat.userId },
       },
   );
-  if (!issued) {
-    // Lost a race with another rotation of the same PAT: that is reuse too.
-    await refuseRevoked(ctx, { ...pat, revokedReason: 'rotated' }, who);
-    throw invalidRefresh();
-  }
-  return issued.token;
 }

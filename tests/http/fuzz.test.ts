@@ -28,6 +28,8 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['ALL', '/api/auth/verify'],
   ['POST', '/api/auth/login', ['email', 'password']],
   ['POST', '/api/auth/logout'],
+  ['GET', '/api/setup'],
+  ['POST', '/api/setup', ['setup_code', 'email', 'password', 'first_name', 'last_name', 'organization']],
   ['GET', '/api/current-user/whoami'],
   [
     'PATCH',
@@ -41,6 +43,7 @@ const ROUTES: readonly (readonly [method: string, path: string, fields?: readonl
   ['GET', '/api/token'],
   ['POST', '/api/token', ['name', 'expires_in_days', 'role']],
   ['DELETE', '/api/token/:id'],
+  ['POST', '/api/token/:id/rotate'],
   ['GET', '/api/token/events'],
   ['POST', '/oauth/token', ['grant_type', 'refresh_token', 'scope', 'client_id', 'client_secret']],
   ['POST', '/oauth/revoke', ['token', 'token_type_hint', 'client_id']],

@@ -386,7 +386,8 @@ describe('the token inventory and the audit trail', () => {
     expect(res.body.results[0]).toEqual({
       id: expect.any(Number),
       created_at: expect.any(String),
-      actor_user_id: expect.any(Number),
+      actor_user_id: boss.userId,
+      actor_email: boss.email,
       action: expect.any(String),
       target_type: expect.any(String),
       target_id: expect.any(String),

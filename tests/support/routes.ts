@@ -1,14 +1,19 @@
 import type { Express } from 'express';
+import { PAGES } from '../../src/web/web.routes';
 
 interface RouterLayer {
   readonly route?: { readonly path: string; readonly methods: Record<string, boolean> };
   readonly handle?: { readonly stack?: readonly RouterLayer[] };
 }
 
+/** The web pages' routes: not part of the API (tests/web/web.routes.test.ts covers them). */
+const PAGE_ROUTES = new Set<string>(PAGES.map((page) => `GET ${page}`));
+
 /**
- * What the app serves, read from its routers as `METHOD /path`, sorted: `route()` adds OPTIONS
- * and a catch-all 405 to each path, so those are left out, and a path served for any method
- * (`router.all`) is `ALL /path`. Express 5 exposes the router as `app.router`.
+ * The API the app serves, read from its routers as `METHOD /path`, sorted: `route()` adds
+ * OPTIONS and a catch-all 405 to each path, so those are left out, and a path served for any
+ * method (`router.all`) is `ALL /path`; the web pages are left out too. Express 5 exposes the
+ * router as `app.router`.
  */
 export function servedRoutes(app: Express): string[] {
   const served: string[] = [];
@@ -22,5 +27,5 @@ export function servedRoutes(app: Express): string[] {
     }
   };
   walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
-  return served.sort();
+  return served.filter((route) => !PAGE_ROUTES.has(route)).sort();
 }

@@ -304,6 +304,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/token/{id}/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate a personal access token by its id
+     * @description For a page that never holds the PAT: its owner, or an owner or administrator of its organization whose role is at least the owner’s. As `POST /api/token/rotate/`: a new PAT with the same name, role and lifetime (capped by the organization’s), in the same rotation family; the old one is revoked. Answers like creation. An unknown, revoked or expired PAT, or one of another organization, is 404.
+     */
+    post: operations['post_api_token_by_id_rotate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/current-user/token': {
     parameters: {
       query?: never;
@@ -392,7 +412,7 @@ export interface paths {
     };
     /**
      * The organization’s members and invitations
-     * @description Owners and administrators of the organization.
+     * @description Owners and administrators of the organization. `count` counts what the filters (if any) match, across pages.
      */
     get: operations['get_api_organizations_by_id_memberships'];
     put?: never;
@@ -460,7 +480,7 @@ export interface paths {
     };
     /**
      * Every PAT and legacy token of the organization (metadata only)
-     * @description Owners and administrators of the organization.
+     * @description Owners and administrators of the organization. `count` counts what the filters (if any) match, across pages.
      */
     get: operations['get_api_organizations_by_id_tokens'];
     put?: never;
@@ -500,11 +520,35 @@ export interface paths {
     };
     /**
      * The organization’s audit trail, newest first
-     * @description Owners and administrators of the organization.
+     * @description Owners and administrators of the organization. `count` counts what the filters (if any) match, across pages.
      */
     get: operations['get_api_organizations_by_id_audit_events'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/setup': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Whether the server still needs its first owner
+     * @description The sign-in page asks this to offer first-run setup.
+     */
+    get: operations['get_api_setup'];
+    put?: never;
+    /**
+     * Create the first owner (first run)
+     * @description Only while no user exists, with the setup code the server logged at start-up: creates the owner and their organization (default title “My organization”), and signs them in as `POST /api/auth/login` does (its cookies and `{"access"}`). Of concurrent calls, one succeeds; the others, and every call once a user exists, are 409 `already_set_up`.
+     */
+    post: operations['post_api_setup'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2479,6 +2523,106 @@ export interface operations {
       };
     };
   };
+  post_api_token_by_id_rotate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The new PAT, shown once. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The personal access token (a JWT): shown this once. */
+            token: string;
+            id: number;
+            name: string;
+            /** @enum {string} */
+            role: 'owner' | 'administrator' | 'manager' | 'reviewer' | 'annotator';
+            /** Format: date-time */
+            created_at: string;
+            expires_at: string | null;
+          };
+        };
+      };
+      /**
+       * @description - `not_authenticated`: Authentication credentials were not provided.
+       *     - `token_malformed`: Token is invalid
+       *     - `token_invalid`: Token is invalid
+       *     - `token_wrong_type`: Token has wrong type
+       *     - `token_expired`: Token is expired
+       *     - `token_blacklisted`: Token is blacklisted
+       *     - `refresh_token_as_access`: This is a personal access token (a refresh token), not an access token. Exchange it for an access token at POST /api/token/refresh with {"refresh": "<token>"} and send that as the Bearer token.
+       *     - `token_type_disabled`: Personal access tokens are disabled for this organization.
+       *     - `session_ended`: Your session has expired or ended; log in again.
+       *     - `user_not_found`: User not found
+       *     - `user_inactive`: User is inactive
+       *     - `not_a_member`: User is no longer a member of the organization this token was issued for
+       */
+      401: {
+        headers: {
+          /** @description The challenge, in the scheme of the credential sent (RFC 6750 `Bearer`, or `Token`). */
+          'WWW-Authenticate'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /**
+       * @description - `token_type_disabled`: Personal access tokens are disabled for this organization.
+       *     - `permission_denied`: You do not have permission to perform this action.
+       *     - `csrf_failed`: CSRF Failed: CSRF token missing or incorrect.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `not_found`: Not found. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `rate_limited`: Too many requests; try again later. */
+      429: {
+        headers: {
+          /** @description Seconds to wait. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `service_unavailable`: The database is unreachable; try again shortly. */
+      503: {
+        headers: {
+          /** @description Seconds to wait. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   get_api_current_user_token: {
     parameters: {
       query?: never;
@@ -3539,6 +3683,14 @@ export interface operations {
         page?: string;
         /** @description Results per page: default 50, at most 500 (a larger size is cut to it; an invalid one is the default). */
         page_size?: string;
+        /** @description Only personal access tokens, or only legacy tokens. */
+        type?: 'pat' | 'legacy';
+        /** @description Only this user’s tokens. */
+        user_id?: string;
+        /** @description `live`: neither revoked nor expired; `revoked`: revoked (an expired, unrevoked PAT is neither). */
+        status?: 'live' | 'revoked';
+        /** @description Only tokens used at or after this instant (RFC 3339, with its offset). */
+        used_since?: string;
       };
       header?: never;
       path: {
@@ -3578,6 +3730,15 @@ export interface operations {
               revoked_reason: ('revoked' | 'rotated' | 'reuse') | null;
             }[];
           };
+        };
+      };
+      /** @description - `validation_error`: Validation error */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
       /**
@@ -3720,6 +3881,28 @@ export interface operations {
         page?: string;
         /** @description Results per page: default 50, at most 500 (a larger size is cut to it; an invalid one is the default). */
         page_size?: string;
+        /** @description Only events of this action. */
+        action?:
+          | 'organization.created'
+          | 'settings.updated'
+          | 'membership.created'
+          | 'membership.updated'
+          | 'membership.deleted'
+          | 'membership.accepted'
+          | 'membership.declined'
+          | 'user.active_organization_changed'
+          | 'user.profile_updated'
+          | 'legacy_token.created'
+          | 'legacy_token.revoked'
+          | 'pat.created'
+          | 'pat.rotated'
+          | 'pat.revoked'
+          | 'pat.family_revoked'
+          | 'pat.refused_after_revoke'
+          | 'session.created'
+          | 'session.ended';
+        /** @description Only events this user did. */
+        actor_user_id?: string;
       };
       header?: never;
       path: {
@@ -3746,6 +3929,8 @@ export interface operations {
               /** Format: date-time */
               created_at: string;
               actor_user_id: number | null;
+              /** @description The actor’s email now; null when there was none (the CLI, start-up) or the user is gone. */
+              actor_email: string | null;
               action: string;
               target_type: string | null;
               target_id: string | null;
@@ -3754,6 +3939,15 @@ export interface operations {
               details: unknown;
             }[];
           };
+        };
+      };
+      /** @description - `validation_error`: Validation error */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
       /**
@@ -3791,6 +3985,149 @@ export interface operations {
       };
       /** @description - `not_found`: Not found. */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `service_unavailable`: The database is unreachable; try again shortly. */
+      503: {
+        headers: {
+          /** @description Seconds to wait. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  get_api_setup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description First run or not. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description True only while the server has no user at all. */
+            first_owner_needed: boolean;
+          };
+        };
+      };
+      /** @description - `service_unavailable`: The database is unreachable; try again shortly. */
+      503: {
+        headers: {
+          /** @description Seconds to wait. */
+          'Retry-After'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  post_api_setup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Logged by the server at start-up while no user exists (the `#setup=` of the link it logs). */
+          setup_code: string;
+          /** Format: email */
+          email: string;
+          password: string;
+          first_name?: string;
+          last_name?: string;
+          /** @default My organization */
+          organization?: string;
+        };
+        'application/x-www-form-urlencoded': {
+          /** @description Logged by the server at start-up while no user exists (the `#setup=` of the link it logs). */
+          setup_code: string;
+          /** Format: email */
+          email: string;
+          password: string;
+          first_name?: string;
+          last_name?: string;
+          /** @default My organization */
+          organization?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The first owner, signed in. */
+      201: {
+        headers: {
+          /** @description The session cookie (HttpOnly) and the CSRF cookie. */
+          'Set-Cookie'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description An access token (JWT) for this session; the session and CSRF cookies are set beside it. */
+            access: string;
+          };
+        };
+      };
+      /**
+       * @description - `malformed_body`: JSON parse error: the request body is not valid JSON.
+       *     - `validation_error`: Validation error
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `permission_denied`: You do not have permission to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `already_set_up`: This server already has its first owner: log in instead. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `payload_too_large`: Request body is larger than 16 KiB. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description - `unsupported_media_type`: Unsupported media type in request. */
+      415: {
         headers: {
           [name: string]: unknown;
         };
