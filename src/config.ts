@@ -42,6 +42,8 @@ function configFrom(e: Environment) {
     databaseUrl: e.DATABASE_URL,
     /** Absent only with the embedded database, which keeps a generated one in dataDir. */
     secretKey: e.LATCHKEY_SECRET_KEY,
+    /** Title of the first organization, when whoever creates it names none. */
+    firstOrganization: e.LATCHKEY_ADMIN_ORG,
     admin:
       e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD
         ? Object.freeze({

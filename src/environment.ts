@@ -90,8 +90,8 @@ export const VARIABLES = {
     example: '',
   },
   LATCHKEY_ADMIN_ORG: {
-    parser: z.string().min(1).max(200).default('Default organization'),
-    doc: 'Title of the organization that `LATCHKEY_ADMIN_EMAIL` and `LATCHKEY_ADMIN_PASSWORD` create.',
+    parser: z.string().min(1).max(200).default('My organization'),
+    doc: "Title of the first organization: the one `LATCHKEY_ADMIN_EMAIL` and `LATCHKEY_ADMIN_PASSWORD` create, and the default of the first-run page's and `latchkey create-admin`'s.",
   },
   LATCHKEY_DB_POOL_SIZE: {
     parser: z.coerce.number().int().min(1).max(100).default(10),
