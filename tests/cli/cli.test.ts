@@ -68,9 +68,9 @@ describe('the latchkey command', () => {
     child.stdout.on('data', (c) => (terminal += c));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      await until('the first prompt', async () => terminal.includes('Password: '));
+      await until('the first prompt', () => terminal.includes('Password: '));
       child.stdin.write(`${password}\r`);
-      await until('the second prompt', async () => terminal.includes('Again: '));
+      await until('the second prompt', () => terminal.includes('Again: '));
       child.stdin.write(`${password}\r`);
       expect(await orTimeout(closed, () => 'create-admin exits')).toBe(0);
     } finally {
