@@ -13,8 +13,7 @@ import { Client } from 'pg';
 import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
-import { nginxSkipReason } from './nginx';
-import { promtoolSkipReason } from './promtool';
+import { EXTERNAL_TOOLS } from './tools';
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
@@ -75,8 +74,8 @@ export default async function globalSetup(): Promise<void> {
     );
   }
   process.env[BACKEND_VAR] = JSON.stringify(setup);
-  const noNginx = nginxSkipReason();
-  if (noNginx) process.stdout.write(`tests: ${noNginx}\n`);
-  const noPromtool = promtoolSkipReason();
-  if (noPromtool) process.stdout.write(`tests: ${noPromtool}\n`);
+  for (const tool of EXTERNAL_TOOLS) {
+    const reason = tool.skipReason();
+    if (reason) process.stdout.write(`tests: ${reason}\n`);
+  }
 }
