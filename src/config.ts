@@ -42,6 +42,8 @@ function configFrom(e: Environment) {
     databaseUrl: e.DATABASE_URL,
     /** Absent only with the embedded database, which keeps a generated one in dataDir. */
     secretKey: e.LATCHKEY_SECRET_KEY,
+    /** Title of the first organization, when whoever creates it names none. */
+    firstOrganization: e.LATCHKEY_ADMIN_ORG,
     admin:
       e.LATCHKEY_ADMIN_EMAIL && e.LATCHKEY_ADMIN_PASSWORD
         ? Object.freeze({
@@ -56,6 +58,7 @@ function configFrom(e: Environment) {
       /** A statement with no reply this long fails (503) and its connection is dropped: what heals a partition. */
       queryTimeoutSeconds: e.LATCHKEY_DB_QUERY_TIMEOUT_SECONDS,
       embeddedPort: e.LATCHKEY_EMBEDDED_PG_PORT,
+      embeddedSharedBuffersMb: e.LATCHKEY_EMBEDDED_SHARED_BUFFERS_MB,
     }),
     shutdownGraceSeconds: e.LATCHKEY_SHUTDOWN_GRACE_SECONDS,
     bcryptRounds: e.LATCHKEY_BCRYPT_ROUNDS,

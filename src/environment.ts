@@ -90,8 +90,8 @@ export const VARIABLES = {
     example: '',
   },
   LATCHKEY_ADMIN_ORG: {
-    parser: z.string().min(1).max(200).default('Default organization'),
-    doc: 'Title of the organization that `LATCHKEY_ADMIN_EMAIL` and `LATCHKEY_ADMIN_PASSWORD` create.',
+    parser: z.string().min(1).max(200).default('My organization'),
+    doc: "Title of the first organization: the one `LATCHKEY_ADMIN_EMAIL` and `LATCHKEY_ADMIN_PASSWORD` create, and the default of the first-run page's and `latchkey create-admin`'s.",
   },
   LATCHKEY_DB_POOL_SIZE: {
     parser: z.coerce.number().int().min(1).max(100).default(10),
@@ -108,6 +108,10 @@ export const VARIABLES = {
   LATCHKEY_EMBEDDED_PG_PORT: {
     parser: port.default(0),
     doc: 'Loopback port the embedded database is served on; 0 picks a free one.',
+  },
+  LATCHKEY_EMBEDDED_SHARED_BUFFERS_MB: {
+    parser: z.coerce.number().int().min(1).max(1024).default(16),
+    doc: "The embedded database's page cache (Postgres `shared_buffers`), in MiB: most of the embedded mode's memory. PGlite's own default, 128, costs about 130 MB more and gains nothing at Latchkey's sizes.",
   },
   LATCHKEY_SHUTDOWN_GRACE_SECONDS: {
     parser: seconds.default(10),

@@ -121,7 +121,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       signal: aborter.signal,
     });
     services = composed.services;
-    const notice = await setupNotice(services.db, services.tags, config.issuer);
+    const notice = await setupNotice(services.db, services.tags, {
+      issuer: config.issuer,
+      embedded: opened.embedded,
+    });
     if (notice) logger.info(notice);
     logger.info({ db: describeUrl(db.url) }, 'ready');
   })();

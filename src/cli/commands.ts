@@ -19,6 +19,8 @@ import { applySettings, createOrganizationWithOwner } from '../orgs/orgs.service
 import { findOrganization } from '../orgs/orgs.store';
 import { settingsOf, type SettingsPatch } from '../orgs/settings';
 import { startServer } from '../server';
+import { Tagger } from '../secrets';
+import { setupCode } from '../setup/setup.service';
 import { hashPassword } from '../users/passwords';
 
 /**
@@ -114,6 +116,17 @@ export async function createAdmin(config: Config, logger: Logger, owner: NewOwne
     organization: { id: organization.id, title: organization.title },
     role: 'owner',
   });
+  return 0;
+}
+
+/**
+ * `latchkey setup-code`: the first-run code, from the secret key alone (no database, no lock:
+ * it may run beside the server). With the embedded database the key is the one the first start
+ * generated; none is made here.
+ */
+export async function printSetupCode(config: Config, _logger: Logger): Promise<number> {
+  const secret = await resolveSecretKey(config, { generate: false });
+  print(setupCode(new Tagger(secret.value)));
   return 0;
 }
 

@@ -21,6 +21,7 @@ import { processLogger, type Logger } from '../logger';
 import { settingsPatch, type SettingsPatch } from '../orgs/settings';
 import { exitCodeOf, PROCESS_ERRORS } from '../process-errors';
 import { packageVersion } from '../version';
+import { askNewPassword } from './prompt';
 import { asUsageError, command, section, UsageError, wrap, type Command } from './usage';
 
 /** What a command does, once its arguments are checked: an exit code, or undefined to keep running (`serve`). */
@@ -51,26 +52,45 @@ const COMMANDS: Readonly<Record<string, Command<Work>>> = {
 
   'create-admin': command('create-admin', {
     summary: 'create an organization and a user who owns it',
-    forms: ['--email EMAIL --password PASSWORD --org TITLE'],
-    description: 'Prints the new user and organization as JSON.',
+    forms: ['--email EMAIL [--password PASSWORD] [--org TITLE]'],
+    description:
+      'Without --password it asks for one on the terminal (twice, not echoed). Prints the new user and ' +
+      'organization as JSON. With the embedded database, run it while the server is stopped (the server holds ' +
+      'the data dir); a running server offers its sign-in page instead (see setup-code).',
     options: {
       email: { type: 'string', value: 'EMAIL', description: "the owner's email address, which they sign in with" },
       password: {
         type: 'string',
         value: 'PASSWORD',
-        description: `their password, at least ${MIN_PASSWORD_LENGTH} characters`,
+        description: `their password, at least ${MIN_PASSWORD_LENGTH} characters (default: asked for)`,
       },
-      org: { type: 'string', value: 'TITLE', description: "the organization's title" },
+      org: { type: 'string', value: 'TITLE', description: "the organization's title (default: LATCHKEY_ADMIN_ORG)" },
     },
     plan: ({ values: { email, password, org } }) => {
-      const missing = Object.entries({ email, password, org }).filter(([, value]) => !value);
-      if (missing.length) throw new UsageError(`missing --${missing.map(([name]) => name).join(', --')}`);
-      if (password!.length < MIN_PASSWORD_LENGTH)
+      if (!email) throw new UsageError('missing --email');
+      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email is not an email address');
+      if (password !== undefined && password.length < MIN_PASSWORD_LENGTH)
         throw new UsageError(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-      if (!/^[^\s@]+@[^\s@]+$/.test(email!)) throw new UsageError('--email is not an email address');
-      const owner = { email: email!, password: password!, organization: org! };
-      return async (config, logger) => (await commands()).createAdmin(config, logger, owner);
+      if (password === undefined && !process.stdin.isTTY)
+        throw new UsageError('give --password, or run it on a terminal to be asked for one');
+      return async (config, logger) =>
+        (await commands()).createAdmin(config, logger, {
+          email,
+          password: password ?? (await askNewPassword()),
+          organization: org ?? config.firstOrganization,
+        });
     },
+  }),
+
+  'setup-code': command('setup-code', {
+    summary: 'print the code that creates the first owner from the sign-in page',
+    forms: [''],
+    description:
+      'The code the server logs at start-up while no user exists (in the link to /login). It is derived from ' +
+      "LATCHKEY_SECRET_KEY (or the embedded data dir's secret.key, which the first start generates), so it reads " +
+      'no database and may run beside a server. It opens nothing once a user exists.',
+    options: {},
+    plan: () => async (config, logger) => (await commands()).printSetupCode(config, logger),
   }),
 
   keys: command('keys', {

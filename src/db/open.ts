@@ -21,9 +21,17 @@ export async function openDatabase(
   logger: Logger,
   options: { poolSize?: number; signal?: AbortSignal } = {},
 ): Promise<OpenDatabase> {
-  const embedded = config.databaseUrl ? undefined : await startEmbedded(config.dataDir, config.db.embeddedPort);
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbedded(config.dataDir, {
+        port: config.db.embeddedPort,
+        sharedBuffersMb: config.db.embeddedSharedBuffersMb,
+      });
   if (embedded)
-    logger.info({ dataDir: embedded.dataDir, db: describeUrl(embedded.url) }, 'embedded database (PGlite) started');
+    logger.info(
+      { dataDir: embedded.dataDir, db: describeUrl(embedded.url), created: embedded.created },
+      'embedded database (PGlite) started',
+    );
   try {
     const database = await Database.connect(config.databaseUrl ?? embedded!.url, {
       // PGlite serves one connection at a time.

@@ -15,10 +15,22 @@ export interface ResolvedSecretKey {
   readonly source: 'environment' | 'generated' | 'data dir';
 }
 
-export async function resolveSecretKey(config: Config): Promise<ResolvedSecretKey> {
+/** `generate: false` only reads: without a key yet, that is an error saying to start the server first. */
+export async function resolveSecretKey(
+  config: Config,
+  { generate = true }: { generate?: boolean } = {},
+): Promise<ResolvedSecretKey> {
   if (config.secretKey) return { value: config.secretKey, source: 'environment' };
   if (config.databaseUrl) throw new TypeError('LATCHKEY_SECRET_KEY is required with DATABASE_URL');
   const file = path.join(config.dataDir, SECRET_KEY_FILE);
+  if (!generate) {
+    const value = await readFile(file, 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
+    if (!value) throw new Error(`no secret key in ${config.dataDirAsGiven} yet: start the server once (npm start)`);
+    return { value, source: 'data dir' };
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   try {
     // 'wx': two processes racing on a fresh data dir cannot both write; the loser reads below.

@@ -7,7 +7,7 @@ import { route } from '../http/routing';
 import { parseBody, storableString, text } from '../http/validate';
 import { MIN_PASSWORD_LENGTH } from '../limits';
 import { loggedIn, sendSession } from '../sessions/cookies';
-import { DEFAULT_ORGANIZATION, firstOwnerNeeded, setUp } from './setup.service';
+import { firstOwnerNeeded, setUp } from './setup.service';
 
 const setupBody = z.object({
   setup_code: text(100).meta({
@@ -24,7 +24,7 @@ const setupBody = z.object({
     .max(1024, 'Ensure this field has no more than 1024 characters.'),
   first_name: storableString().max(150, 'Ensure this field has no more than 150 characters.').optional(),
   last_name: storableString().max(150, 'Ensure this field has no more than 150 characters.').optional(),
-  organization: text(200).default(DEFAULT_ORGANIZATION),
+  organization: text(200).optional(),
 });
 
 const setupState = z.object({
@@ -55,7 +55,7 @@ export function setupRouter(context: () => Context): Router {
             password: body.password,
             firstName: body.first_name,
             lastName: body.last_name,
-            organization: body.organization,
+            organization: body.organization ?? ctx.config.firstOrganization,
           },
           req.ip,
         );
@@ -74,7 +74,7 @@ export function setupRouter(context: () => Context): Router {
         post: {
           summary: 'Create the first owner (first run)',
           description:
-            'Only while no user exists, with the setup code the server logged at start-up: creates the owner and their organization (default title “My organization”), and signs them in as `POST /api/auth/login` does (its cookies and `{"access"}`). Of concurrent calls, one succeeds; the others, and every call once a user exists, are 409 `already_set_up`.',
+            'Only while no user exists, with the setup code the server logged at start-up: creates the owner and their organization (default title `LATCHKEY_ADMIN_ORG`, “My organization”), and signs them in as `POST /api/auth/login` does (its cookies and `{"access"}`). Of concurrent calls, one succeeds; the others, and every call once a user exists, are 409 `already_set_up`.',
           tags: TAGS,
           access: 'public',
           body: setupBody,

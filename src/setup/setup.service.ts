@@ -21,17 +21,21 @@ const SETUP_CODE_BYTES = 16;
 export const setupCode = (tags: Tagger) =>
   tags.tag('setup code', 'first owner').subarray(0, SETUP_CODE_BYTES).toString('base64url');
 
-export const DEFAULT_ORGANIZATION = 'My organization';
-
 /** True only while no user exists. */
 export async function firstOwnerNeeded(db: Db): Promise<boolean> {
   return !(await anyUserExists(db));
 }
 
 /** What the server logs at start-up while no user exists: where to create the first owner. */
-export async function setupNotice(db: Db, tags: Tagger, issuer: string): Promise<string | undefined> {
+export async function setupNotice(
+  db: Db,
+  tags: Tagger,
+  { issuer, embedded }: { issuer: string; embedded: boolean },
+): Promise<string | undefined> {
   if (!(await firstOwnerNeeded(db))) return undefined;
-  return `No user yet: create the first owner at ${issuer}/login#setup=${setupCode(tags)} or run: npx latchkey create-admin --email you@example.com`;
+  // The embedded database is this process's alone: the command runs while the server is stopped.
+  const command = `${embedded ? 'stop the server and ' : ''}run: npx latchkey create-admin --email you@example.com`;
+  return `No user yet: create the first owner at ${issuer}/login#setup=${setupCode(tags)} or ${command}`;
 }
 
 export interface FirstOwner {

@@ -13,7 +13,7 @@ import { freeLoopbackPort } from '../../src/db/embedded';
 import { startTestApp, type TestApp } from '../support/app';
 import { stopChild, track } from '../support/children';
 import { createMember, createPat, refreshAccess, type Member } from '../support/factories';
-import { describeWithNginx, nginxBinary } from '../support/nginx';
+import { nginx as nginxTool } from '../support/tools';
 import { EVENT_TIMEOUT_MS, PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 /** The README's nginx example, with ports filled in. */
@@ -69,7 +69,7 @@ const listen = (server: http.Server) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
   );
 
-describeWithNginx('nginx auth_request in front of an upstream', () => {
+nginxTool.describe('nginx auth_request in front of an upstream', () => {
   let t: TestApp;
   let member: Member;
   let latchkey: http.Server;
@@ -79,7 +79,7 @@ describeWithNginx('nginx auth_request in front of an upstream', () => {
   let base: string;
 
   beforeAll(async () => {
-    const binary = nginxBinary();
+    const binary = nginxTool.binary();
     t = await startTestApp();
     member = await createMember(t, { role: 'reviewer' });
     latchkey = http.createServer(t.app);

@@ -1,9 +1,16 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import bcrypt from 'bcrypt';
 import { readMigrations } from '../../src/db/migrator';
+import { Tagger } from '../../src/secrets';
+import { setupCode } from '../../src/setup/setup.service';
+import { stopChild, track } from '../support/children';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { runCli, startProcess } from '../support/process';
-import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
+import { CLI, cleanEnv, runCli, startProcess, WORKDIR } from '../support/process';
+import { EVENT_TIMEOUT_MS, orTimeout, PROCESS_TEST_TIMEOUT_MS, until } from '../support/wait';
 
 const SECRET = 'a-test-secret-key-that-is-long-enough-0123';
 
@@ -48,8 +55,59 @@ describe('the latchkey command', () => {
     ]);
   });
 
+  it('create-admin asks for the password on a terminal, twice and not echoed, and names the organization after LATCHKEY_ADMIN_ORG', async () => {
+    const password = 'typed at the prompt';
+    // util-linux's script(1) gives the command a pseudo-terminal; its output is the terminal's.
+    const child = track(
+      spawn('script', ['-qec', `${process.execPath} ${CLI} create-admin --email grace@example.com`, '/dev/null'], {
+        env: cleanEnv({ ...env(), LATCHKEY_ADMIN_ORG: 'Harvard Mark I' }),
+        cwd: WORKDIR,
+      }),
+    );
+    let terminal = '';
+    child.stdout.on('data', (c) => (terminal += c));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await until('the first prompt', () => terminal.includes('Password: '));
+      child.stdin.write(`${password}\r`);
+      await until('the second prompt', () => terminal.includes('Again: '));
+      child.stdin.write(`${password}\r`);
+      expect(await orTimeout(closed, () => 'create-admin exits')).toBe(0);
+    } finally {
+      await stopChild(child, 'SIGKILL', EVENT_TIMEOUT_MS);
+    }
+    expect(terminal).not.toContain(password);
+    expect(terminal).toMatch(/"email":"grace@example.com","organization":\{"id":\d+,"title":"Harvard Mark I"\}/);
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT password_hash FROM users WHERE email = 'grace@example.com'");
+    await client.end();
+    expect(await bcrypt.compare(password, rows[0].password_hash)).toBe(true);
+  });
+
+  it('setup-code prints the code the server logs, from the secret key alone (no database)', async () => {
+    const res = await runCli(['setup-code'], {
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none',
+      LATCHKEY_SECRET_KEY: SECRET,
+    });
+    expect(res).toMatchObject({ code: 0, stdout: `${setupCode(new Tagger(SECRET))}\n` });
+  });
+
+  it('setup-code with an embedded data dir that has no key yet says to start the server, and makes none', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-setup-code-'));
+    try {
+      const res = await runCli(['setup-code'], { LATCHKEY_DATA_DIR: dataDir });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/no secret key in .* yet: start the server once \(npm start\)/);
+      expect(await readdir(dataDir)).toEqual([]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it.each([
-    [['create-admin', '--email', 'x@example.com', '--org', 'X'], /missing --password/],
+    [['create-admin', '--email', 'x@example.com', '--org', 'X'], /give --password, or run it on a terminal/],
+    [['create-admin', '--password', 'long enough'], /missing --email/],
     [
       ['create-admin', '--email', 'x@example.com', '--password', 'short', '--org', 'X'],
       /--password must be at least 8 characters/,

@@ -13,7 +13,7 @@ import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
-const COMMANDS = ['serve', 'migrate', 'create-admin', 'keys', 'settings'];
+const COMMANDS = ['serve', 'migrate', 'create-admin', 'setup-code', 'keys', 'settings'];
 const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
 describe('latchkey --help and wrong command lines touch nothing', () => {

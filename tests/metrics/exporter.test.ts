@@ -9,7 +9,8 @@ import { freeLoopbackPort } from '../../src/db/embedded';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { parseExposition } from '../support/exposition';
 import { post, startProcess, type ServerProcess } from '../support/process';
-import { checkMetrics, itWithPromtool } from '../support/promtool';
+import { checkMetrics } from '../support/promtool';
+import { promtool } from '../support/tools';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 const ADMIN = { email: 'admin@example.com', password: 'a long admin password' };
@@ -83,7 +84,7 @@ describe('the metrics exporter of the built server', () => {
       await expect(fetch(`http://${address}:${metricsPort}/metrics`)).rejects.toThrow();
   });
 
-  itWithPromtool('passes `promtool check metrics`', async () => {
+  promtool.it('passes `promtool check metrics`', async () => {
     const exposition = await (await fetch(metricsUrl)).text();
     // Every kind of series is there: counters, gauges and histograms, with labels.
     expect(exposition).toMatch(/^latchkey_http_request_duration_seconds_bucket\{/m);

@@ -211,7 +211,7 @@ describe('the start-up notice', () => {
         expect(notice!.level).toBe(30); // info
         const code = setupCode(new Tagger(config.secretKey!));
         expect(notice!.msg).toBe(
-          `No user yet: create the first owner at https://keys.example.com/login#setup=${code} or run: npx latchkey create-admin --email you@example.com`,
+          `No user yet: create the first owner at https://keys.example.com/login#setup=${code} or run: npx latchkey create-admin --email you@example.com`, // external Postgres: the command may run beside the server
         );
         const res = await fetch(`${server.url}/api/setup`, {
           method: 'POST',

@@ -1,7 +1,7 @@
 /**
- * The web pages in a real browser: Debian's `chromium` (found by ./chromium.ts, which says when
- * the tests are skipped) driven by playwright-core, against a real Latchkey listening on a
- * loopback port, on a database of its own.
+ * The web pages in a real browser: Debian's `chromium` (found as ./tools.ts finds every external
+ * program, and skipped the same way without one) driven by playwright-core, against a real
+ * Latchkey listening on a loopback port, on a database of its own.
  *
  * One browser per test file, a fresh context (cookies, storage, clock) per test, so that no
  * test depends on another's session. Every context records what the page reports as wrong
@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import {
-  chromium,
+  chromium as playwrightChromium,
   type Browser,
   type BrowserContext,
   type ConsoleMessage,
@@ -22,11 +22,12 @@ import {
   type Page,
 } from 'playwright-core';
 import { startTestApp, type TestApp, type TestAppOptions } from './app';
-import { chromiumBinary } from './chromium';
 import { PASSWORD, type Member } from './factories';
+import { chromium } from './tools';
 import { EVENT_TIMEOUT_MS } from './wait';
 
-export { describeWithChromium } from './chromium';
+/** `describe`, or `describe.skip` (its title saying why) without a chromium, unless one is required (CI). */
+export const describeWithChromium = (title: string, fn: () => void) => chromium.describe(title, fn);
 
 /**
  * Headless, without the sandbox (tests run as root in containers) or a GPU, and without
@@ -50,7 +51,11 @@ export const CHROMIUM_ARGS = [
 
 /** A browser for one test file: `close()` it in afterAll. */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumBinary(), args: CHROMIUM_ARGS, timeout: EVENT_TIMEOUT_MS });
+  return playwrightChromium.launch({
+    executablePath: chromium.binary(),
+    args: CHROMIUM_ARGS,
+    timeout: EVENT_TIMEOUT_MS,
+  });
 }
 
 /** A Latchkey listening on a loopback port, its issuer that port's URL (so the pages' recipes show it). */

@@ -13,9 +13,7 @@ import { Client } from 'pg';
 import { servePglite } from '../../src/db/embedded';
 import { migrate, readMigrations } from '../../src/db/migrator';
 import { BACKEND_VAR, DEFAULT_TEST_DATABASE_URL, withDatabase, type TestBackend } from './env';
-import { chromiumSkipReason } from './chromium';
-import { nginxSkipReason } from './nginx';
-import { promtoolSkipReason } from './promtool';
+import { EXTERNAL_TOOLS } from './tools';
 
 async function reachable(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
@@ -76,10 +74,8 @@ export default async function globalSetup(): Promise<void> {
     );
   }
   process.env[BACKEND_VAR] = JSON.stringify(setup);
-  const noNginx = nginxSkipReason();
-  if (noNginx) process.stdout.write(`tests: ${noNginx}\n`);
-  const noPromtool = promtoolSkipReason();
-  if (noPromtool) process.stdout.write(`tests: ${noPromtool}\n`);
-  const noChromium = chromiumSkipReason();
-  if (noChromium) process.stdout.write(`tests: ${noChromium}\n`);
+  for (const tool of EXTERNAL_TOOLS) {
+    const reason = tool.skipReason();
+    if (reason) process.stdout.write(`tests: ${reason}\n`);
+  }
 }

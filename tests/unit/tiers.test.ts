@@ -14,7 +14,7 @@ const files = readdirSync(path.join(ROOT, 'tests'), { recursive: true, encoding:
 const source = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 /** Starts child processes: the built server or CLI, nginx, a browser, or anything else. */
-const SPAWNS = /^import [^;]*from '((\.\.\/)+support\/(process|nginx|browser)|node:child_process|playwright-core)'/m;
+const SPAWNS = /^import [^;]*from '((\.\.\/)+support\/(process|browser)|node:child_process|playwright-core)'/m;
 /** Needs the template database, or Postgres itself. */
 const DATABASE = /^import [^;]*from '((\.\.\/)+support\/(app|db|factories|queries|concurrency)|pg|@prisma\/[^']+)'/m;
 

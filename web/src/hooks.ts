@@ -52,3 +52,17 @@ export function useSubmit() {
   }, []);
   return { busy, error, run, setError };
 }
+
+/**
+ * A sentence for a live region (`<p role="status">`), and focus moved to `target` (a heading
+ * with tabIndex -1) when it is said: after a revocation the row that had focus is gone.
+ */
+export function useAnnouncement<T extends HTMLElement = HTMLHeadingElement>() {
+  const target = useRef<T>(null);
+  const [said, setSaid] = useState({ text: '', count: 0 });
+  useEffect(() => {
+    if (said.count > 0) target.current?.focus();
+  }, [said]);
+  const say = useCallback((text: string) => setSaid((previous) => ({ text, count: previous.count + 1 })), []);
+  return { text: said.text, say, target };
+}

@@ -546,7 +546,7 @@ export interface paths {
     put?: never;
     /**
      * Create the first owner (first run)
-     * @description Only while no user exists, with the setup code the server logged at start-up: creates the owner and their organization (default title “My organization”), and signs them in as `POST /api/auth/login` does (its cookies and `{"access"}`). Of concurrent calls, one succeeds; the others, and every call once a user exists, are 409 `already_set_up`.
+     * @description Only while no user exists, with the setup code the server logged at start-up: creates the owner and their organization (default title `LATCHKEY_ADMIN_ORG`, “My organization”), and signs them in as `POST /api/auth/login` does (its cookies and `{"access"}`). Of concurrent calls, one succeeds; the others, and every call once a user exists, are 409 `already_set_up`.
      */
     post: operations['post_api_setup'];
     delete?: never;
@@ -4056,7 +4056,6 @@ export interface operations {
           password: string;
           first_name?: string;
           last_name?: string;
-          /** @default My organization */
           organization?: string;
         };
         'application/x-www-form-urlencoded': {
@@ -4067,7 +4066,6 @@ export interface operations {
           password: string;
           first_name?: string;
           last_name?: string;
-          /** @default My organization */
           organization?: string;
         };
       };

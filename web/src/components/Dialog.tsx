@@ -42,7 +42,9 @@ export function Dialog({ title, onClose, children, wide = false }: DialogProps) 
     return () => {
       dialog.close();
       if (--openDialogs === 0) root?.removeAttribute('aria-hidden');
+      // The opener may be gone (the row of a revoked token): then the page's heading.
       if (opener?.isConnected) opener.focus();
+      else document.querySelector<HTMLElement>('main h1')?.focus();
     };
   }, []);
 

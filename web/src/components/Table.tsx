@@ -9,6 +9,8 @@ export interface Column<T> {
   readonly cell: (row: T) => ReactNode;
   /** A header read by screen readers only (an actions column). */
   readonly hiddenHeader?: boolean;
+  /** Long values (ids, details) that may break anywhere rather than widen the table. */
+  readonly wrap?: boolean;
 }
 
 interface TableProps<T> {
@@ -22,7 +24,8 @@ interface TableProps<T> {
 
 export function Table<T>({ caption, columns, rows, rowKey, empty }: TableProps<T>) {
   return (
-    <div className="table-wrap">
+    // A region that takes focus, so a table wider than the screen scrolls with the keyboard too.
+    <div className="table-wrap" role="region" aria-label={caption} tabIndex={0}>
       <table>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
@@ -50,7 +53,9 @@ export function Table<T>({ caption, columns, rows, rowKey, empty }: TableProps<T
                       {column.cell(row)}
                     </th>
                   ) : (
-                    <td key={column.header}>{column.cell(row)}</td>
+                    <td key={column.header} className={column.wrap ? 'wrap' : undefined}>
+                      {column.cell(row)}
+                    </td>
                   ),
                 )}
               </tr>

@@ -11,7 +11,7 @@ import { Loading, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
 import { Table } from '../components/Table';
 import { TokenCreatedDialog, type CreatedToken } from '../components/TokenCreatedDialog';
-import { useResource, useSubmit } from '../hooks';
+import { useAnnouncement, useResource, useSubmit } from '../hooks';
 import { Link } from '../router';
 import { roleLabel, rolesUpTo, type Role } from '../roles';
 import { useSession } from '../session';
@@ -67,6 +67,7 @@ function PersonalAccessTokens({
   const session = useSession();
   const pats = useResource(() => ok(api.GET('/api/token')), []);
   const [pending, setPending] = useState<Pending>(null);
+  const announcement = useAnnouncement();
   const enabled = settings.api_tokens_enabled;
 
   const rotate = async (pat: Pat) => {
@@ -78,13 +79,16 @@ function PersonalAccessTokens({
   const revoke = async (pat: Pat) => {
     await ok(api.DELETE('/api/token/{id}', { params: { path: { id: String(pat.id) } } }));
     setPending(null);
+    announcement.say(`“${pat.name}” was revoked.`);
     pats.reload();
   };
 
   return (
     <section aria-labelledby="pats-heading">
       <div className="section-head">
-        <h2 id="pats-heading">Personal access tokens</h2>
+        <h2 id="pats-heading" ref={announcement.target} tabIndex={-1}>
+          Personal access tokens
+        </h2>
         {enabled && (
           <button type="button" className="primary" onClick={() => setPending({ action: 'create' })}>
             Create token
@@ -108,6 +112,9 @@ function PersonalAccessTokens({
           )}
         </p>
       )}
+      <p role="status" className="hint">
+        {announcement.text}
+      </p>
       {pats.error !== undefined && <LoadError error={pats.error} />}
       {pats.data ? (
         <Table

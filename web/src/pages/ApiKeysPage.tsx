@@ -10,7 +10,7 @@ import { Field, FormError } from '../components/Field';
 import { Loading, NotAllowed, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
 import { Pager, Table } from '../components/Table';
-import { useResource } from '../hooks';
+import { useAnnouncement, useResource } from '../hooks';
 import { roleLabel } from '../roles';
 import { useSession } from '../session';
 import { useMembers } from './members';
@@ -40,6 +40,7 @@ function ApiKeys() {
   const [status, setStatus] = useState<'live' | 'revoked' | ''>('live');
   const [page, setPage] = useState(1);
   const [revoking, setRevoking] = useState<Key | null>(null);
+  const announcement = useAnnouncement();
 
   const keys = useResource(
     () =>
@@ -67,6 +68,7 @@ function ApiKeys() {
       }),
     );
     setRevoking(null);
+    announcement.say(`“${key.name}” of ${key.email} was revoked.`);
     keys.reload();
   };
 
@@ -124,8 +126,13 @@ function ApiKeys() {
           )}
         </Field>
       </form>
+      <h2 className="visually-hidden" ref={announcement.target} tabIndex={-1}>
+        Tokens
+      </h2>
       <p role="status" className="hint">
-        {count === undefined ? '' : `${count} ${count === 1 ? 'token' : 'tokens'}`}
+        {[announcement.text, count === undefined ? '' : `${count} ${count === 1 ? 'token' : 'tokens'}.`]
+          .filter(Boolean)
+          .join(' ')}
       </p>
       {keys.error !== undefined && <FormError error={keys.error} fields={[]} />}
       {keys.data ? (

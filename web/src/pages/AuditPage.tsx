@@ -41,6 +41,26 @@ const ACTIONS: Record<Action, string> = {
   'session.ended': 'Logged out',
 };
 
+const text = (value: unknown): string =>
+  Array.isArray(value)
+    ? value.map(text).join(', ')
+    : typeof value === 'object' && value
+      ? JSON.stringify(value)
+      : String(value);
+
+/** An event's details in one line, as text: `role: annotator → reviewer; via: api`. */
+function detailsOf(details: unknown): string {
+  if (typeof details !== 'object' || details === null) return details == null ? '' : text(details);
+  const { old: before, new: after, ...rest } = details as Record<string, unknown>;
+  const parts: string[] = [];
+  if (typeof after === 'object' && after !== null) {
+    const previous = (typeof before === 'object' && before !== null ? before : {}) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(after)) parts.push(`${key}: ${text(previous[key])} → ${text(value)}`);
+  }
+  for (const [key, value] of Object.entries(rest)) parts.push(`${key}: ${text(value)}`);
+  return parts.join('; ');
+}
+
 const actionLabel = (action: string) => (Object.hasOwn(ACTIONS, action) ? ACTIONS[action as Action] : action);
 
 export function AuditPage() {
@@ -153,7 +173,8 @@ function AuditLog() {
                   </>
                 ),
               },
-              { header: 'Target', cell: targetOf },
+              { header: 'Target', cell: targetOf, wrap: true },
+              { header: 'Details', cell: (event) => detailsOf(event.details), wrap: true },
               { header: 'IP address', cell: (event) => event.ip ?? '' },
             ]}
           />

@@ -10,7 +10,7 @@ import { Field, fieldErrors, FormError } from '../components/Field';
 import { Loading, NotAllowed, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
 import { Pager, Table } from '../components/Table';
-import { useResource, useSubmit } from '../hooks';
+import { useAnnouncement, useResource, useSubmit } from '../hooks';
 import { atLeast, roleLabel, rolesUpTo, type Role } from '../roles';
 import { useSession } from '../session';
 import type { Membership } from './members';
@@ -33,6 +33,8 @@ function Members() {
   const [page, setPage] = useState(1);
   const [pending, setPending] = useState<Pending>(null);
   const [status, setStatus] = useState('');
+  // A removed member's row is gone, and with it the focus: it moves to the list's heading.
+  const removal = useAnnouncement();
   const id = String(session.organizationId);
   const members = useResource(
     () =>
@@ -51,7 +53,8 @@ function Members() {
       }),
     );
     setPending(null);
-    setStatus(`${member.email} was removed.`);
+    setStatus('');
+    removal.say(`${member.email} was removed.`);
     members.reload();
   };
 
@@ -66,9 +69,11 @@ function Members() {
           members.reload();
         }}
       />
-      <h2>People</h2>
+      <h2 ref={removal.target} tabIndex={-1}>
+        People
+      </h2>
       <p role="status" className="hint">
-        {status}
+        {status || removal.text}
       </p>
       {members.error !== undefined && <FormError error={members.error} fields={[]} />}
       {members.data ? (
