@@ -232,6 +232,9 @@ export async function clientSideState(page: Page): Promise<string> {
   return `${page.url()} ${String(inPage)}`;
 }
 
+/** `text` as a regular expression that matches it literally (an email in an accessible name). */
+export const literally = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+
 /** The accessible description of a field: the text of the elements its aria-describedby names. */
 export async function describedBy(field: Locator): Promise<string> {
   const ids = (await field.getAttribute('aria-describedby'))?.split(/\s+/).filter(Boolean) ?? [];

@@ -2,15 +2,22 @@
  * The organization's pages in a real browser: an owner switches legacy tokens on and off from
  * Access Token Settings (confirming, with counts, what switching off stops), a member resets
  * and uses one in between; an annotator sees the settings read-only and no API keys; an admin
- * revokes a member's token from API keys; the audit log shows who did what.
+ * revokes a member's token from API keys; an administrator manages members; the audit log
+ * shows who did what.
  */
 import type { Browser, Locator, Page } from 'playwright-core';
 import request from 'supertest';
-import { describeWithChromium, exchange, launchBrowser, startWebApp, withPage, type WebApp } from '../support/browser';
+import {
+  describeWithChromium,
+  exchange,
+  launchBrowser,
+  literally,
+  startWebApp,
+  withPage,
+  type WebApp,
+} from '../support/browser';
 import { bearer, createMember, createPat, loginAccess, type Member } from '../support/factories';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Chooses `value` in a filter, whether it is a <select> (by its option's label or value) or a text field. */
 async function choose(field: Locator, value: string | RegExp): Promise<void> {
@@ -29,7 +36,7 @@ async function choose(field: Locator, value: string | RegExp): Promise<void> {
   }
 }
 
-/** Saves Access Token Settings: "Save", then, when the page asks (a change that stops tokens), its confirmation. */
+/** The answer to the page's next save of Access Token Settings (POST /api/jwt/settings). */
 function saveResponse(page: Page) {
   return page.waitForResponse(
     (r) => new URL(r.url()).pathname.replace(/\/$/, '') === '/api/jwt/settings' && r.request().method() === 'POST',
@@ -123,9 +130,11 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await page.getByRole('dialog', { name: 'Token created' }).getByRole('button', { name: 'Done' }).click();
           await page.getByRole('dialog', { name: 'Token created' }).waitFor({ state: 'hidden' });
           // Its hint (never the key) and when it was created.
-          const hint = (await web.t.database.prisma.legacyToken.findFirstOrThrow({
-            where: { userId: member.userId, revokedAt: null },
-          }))!.hint;
+          const hint = (
+            await web.t.database.prisma.legacyToken.findFirstOrThrow({
+              where: { userId: member.userId, revokedAt: null },
+            })
+          ).hint;
           await page.getByText(hint).waitFor();
           expect(await page.content()).not.toContain(key);
         },
@@ -261,7 +270,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await page.getByRole('row', { name: /Admin own/ }).waitFor();
 
           // Filtered by owner: only the member's.
-          await choose(page.getByLabel('Owner', { exact: true }), new RegExp(escape(member.email)));
+          await choose(page.getByLabel('Owner', { exact: true }), literally(member.email));
           await page.getByRole('row', { name: /Admin own/ }).waitFor({ state: 'detached' });
           await row.waitFor();
           // Filtered by type legacy: none of the member's PATs.
@@ -298,7 +307,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await page.getByRole('link', { name: 'Members', exact: true }).click();
           await page.getByRole('heading', { name: 'Members', exact: true }).waitFor();
           // An owner is above an administrator: nothing to manage on that row.
-          const ownerRow = page.getByRole('row', { name: new RegExp(escape(owner.email)) });
+          const ownerRow = page.getByRole('row', { name: literally(owner.email) });
           await ownerRow.waitFor();
           expect(await ownerRow.getByRole('button').count()).toBe(0);
 
@@ -310,7 +319,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await choose(role, 'Manager');
           await page.getByLabel('Password for a new account', { exact: true }).fill('a new password');
           await page.getByRole('button', { name: 'Invite', exact: true }).click();
-          const row = page.getByRole('row', { name: new RegExp(escape(email)) });
+          const row = page.getByRole('row', { name: literally(email) });
           await row.waitFor();
           expect(await row.innerText()).toMatch(/Manager/);
 
@@ -391,7 +400,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           expect(await rows.count()).toBe(1);
 
           await choose(page.getByLabel('Action', { exact: true }), /all|any/i);
-          await choose(page.getByLabel('Actor', { exact: true }), new RegExp(escape(member.email)));
+          await choose(page.getByLabel('Actor', { exact: true }), literally(member.email));
           await rows.filter({ hasText: 'settings.updated' }).waitFor({ state: 'detached' });
           await rows.filter({ hasText: 'pat.rotated' }).waitFor();
           expect((await rows.allInnerTexts()).every((t) => t.includes(member.email))).toBe(true);
