@@ -27,6 +27,8 @@ const PROCESS = [
   'tests/metrics/exporter.test.ts',
   // Mostly in-process, but it also drives `latchkey settings` through the built CLI.
   'tests/orgs/settings.test.ts',
+  // Renders the compose file with docker-compose.
+  'tests/deploy/',
 ];
 
 const covers = (entries, file) =>

@@ -75,7 +75,7 @@ describe('loadConfig', () => {
     expect(config.admin).toEqual({
       email: 'admin@example.com',
       password: 'correct horse',
-      organization: 'Default organization',
+      organization: 'My organization',
     });
   });
 });

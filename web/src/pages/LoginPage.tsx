@@ -80,7 +80,11 @@ function SignInForm({
 
   return (
     <Page title="Sign in">
-      {notice && <p className="notice">{notice}</p>}
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       <form onSubmit={submit} noValidate className="form narrow">
         <FormError error={error} fields={['email', 'password']} />
         <Field label="Email" errors={fieldErrors(error, 'email')}>
