@@ -23,6 +23,11 @@ export interface Where {
   readonly hostVariable: string;
   /** Appended to the advice when the port is in use. */
   readonly hint?: string;
+  /**
+   * Errors of the bound listener, such as an accept failing when the process is out of file
+   * descriptors: reported, never the uncaught exception an unheard `error` event would be.
+   */
+  readonly onError: (err: Error) => void;
 }
 
 /** Binds `server` where told; resolves with the address actually bound. */
@@ -37,6 +42,7 @@ export async function listen(server: Server, where: Where): Promise<AddressInfo>
   } catch (err) {
     throw explain(err, where);
   }
+  server.on('error', where.onError);
   return server.address() as AddressInfo;
 }
 

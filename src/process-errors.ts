@@ -14,6 +14,8 @@ export const PROCESS_ERRORS = {
   port_in_use: { exitCode: 1 },
   secret_box_open_failed: { exitCode: 1 },
   user_exists: { exitCode: 1 },
+  /** Ctrl-C at a prompt: 128 + SIGINT, as a shell reports it. */
+  interrupted: { exitCode: 130 },
 } as const satisfies Record<string, { readonly exitCode: number }>;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERRORS;

@@ -69,6 +69,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     host: config.host,
     portVariable: 'PORT',
     hostVariable: 'HOST',
+    onError: (err) => logger.warn({ err }, 'listener error'),
   });
   let exporter: MetricsServer | undefined;
   let lock: DataDirLock | undefined;

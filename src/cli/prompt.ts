@@ -5,7 +5,12 @@
  */
 import { createInterface } from 'node:readline';
 import { MIN_PASSWORD_LENGTH } from '../limits';
+import { ProcessError } from '../process-errors';
 import { UsageError } from './usage';
+
+class Interrupted extends ProcessError {
+  readonly code = 'interrupted';
+}
 
 /** A new password, asked twice until the two agree and it is long enough (three tries). */
 export async function askNewPassword(): Promise<string> {
@@ -14,14 +19,19 @@ export async function askNewPassword(): Promise<string> {
   (terminal as unknown as { _writeToOutput: (text: string) => void })._writeToOutput = () => undefined;
   // The iterator queues lines typed ahead of their question.
   const lines = terminal[Symbol.asyncIterator]();
+  let interrupted = false;
+  terminal.once('SIGINT', () => {
+    interrupted = true;
+    terminal.close();
+  });
   const ask = async (question: string) => {
     process.stderr.write(question);
     const { value, done } = await lines.next();
     process.stderr.write('\n');
+    if (interrupted) throw new Interrupted('interrupted');
     if (done) throw new UsageError('no password given');
     return value as string;
   };
-  terminal.once('SIGINT', () => terminal.close());
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const password = await ask('Password: ');

@@ -26,7 +26,10 @@ export async function resolveSecretKey(
   if (!generate) {
     const value = await readFile(file, 'utf8').then(
       (text) => text.trim(),
-      () => undefined,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      },
     );
     if (!value) throw new Error(`no secret key in ${config.dataDirAsGiven} yet: start the server once (npm start)`);
     return { value, source: 'data dir' };

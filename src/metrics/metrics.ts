@@ -182,6 +182,7 @@ export async function serveMetrics(
     portVariable: 'LATCHKEY_METRICS_PORT',
     hostVariable: 'LATCHKEY_METRICS_HOST',
     hint: ' (0 turns the exporter off)',
+    onError: (err) => logger.warn({ err }, 'metrics listener error'),
   });
   return {
     url: `${reachableUrls(bound)[0]}/metrics`,

@@ -9,20 +9,10 @@ import { fail } from '../errors';
 import { iso, paged, timestamp } from '../http/responses';
 import { pageBody, pageQuery, readPage, type Page } from '../http/paging';
 import { route, type ApiOperation } from '../http/routing';
-import {
-  choice,
-  idParam,
-  idQuery,
-  idSegment,
-  instant,
-  parseBody,
-  parseQuery,
-  storableString,
-  text,
-} from '../http/validate';
+import { choice, idParam, idQuery, idSegment, instant, parseBody, parseQuery, text } from '../http/validate';
 import { AUDIT_ACTIONS } from '../audit/audit.store';
-import { MIN_PASSWORD_LENGTH } from '../limits';
 import { labelStudioUser, labelStudioUserSchema } from '../users/user-object';
+import { emailField, nameField, newPasswordField } from '../users/user-fields';
 import { listOrgAudit, listOrgTokens, revokeOrgToken } from './inventory.service';
 import {
   acceptInvitation,
@@ -42,17 +32,11 @@ import { settingsPatch, tokenSettings } from './settings';
 
 const newOrganization = z.object({ title: text(200) });
 const newMember = z.object({
-  email: z.email({
-    error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.'),
-  }),
+  email: emailField(),
   role: choice(ROLES),
-  password: z
-    .string()
-    .min(MIN_PASSWORD_LENGTH, `Ensure this field has at least ${MIN_PASSWORD_LENGTH} characters.`)
-    .max(1024)
-    .optional(),
-  first_name: storableString().max(150).optional(),
-  last_name: storableString().max(150).optional(),
+  password: newPasswordField().optional(),
+  first_name: nameField().optional(),
+  last_name: nameField().optional(),
 });
 const roleChange = z.object({ role: choice(ROLES) });
 const tokenType = choice(['pat', 'legacy'] as const);

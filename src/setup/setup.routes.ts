@@ -4,26 +4,19 @@ import { z } from 'zod';
 import type { Context } from '../context';
 import { noStore } from '../http/responses';
 import { route } from '../http/routing';
-import { parseBody, storableString, text } from '../http/validate';
-import { MIN_PASSWORD_LENGTH } from '../limits';
+import { parseBody, text } from '../http/validate';
 import { loggedIn, sendSession } from '../sessions/cookies';
+import { emailField, nameField, newPasswordField } from '../users/user-fields';
 import { firstOwnerNeeded, setUp } from './setup.service';
 
 const setupBody = z.object({
   setup_code: text(100).meta({
     description: 'Logged by the server at start-up while no user exists (the `#setup=` of the link it logs).',
   }),
-  email: z
-    .email({
-      error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Enter a valid email address.'),
-    })
-    .max(254, 'Ensure this field has no more than 254 characters.'),
-  password: z
-    .string({ error: (issue) => (issue.input === undefined ? 'This field is required.' : 'Not a valid string.') })
-    .min(MIN_PASSWORD_LENGTH, `Ensure this field has at least ${MIN_PASSWORD_LENGTH} characters.`)
-    .max(1024, 'Ensure this field has no more than 1024 characters.'),
-  first_name: storableString().max(150, 'Ensure this field has no more than 150 characters.').optional(),
-  last_name: storableString().max(150, 'Ensure this field has no more than 150 characters.').optional(),
+  email: emailField(),
+  password: newPasswordField(),
+  first_name: nameField().optional(),
+  last_name: nameField().optional(),
   organization: text(200).optional(),
 });
 

@@ -3,7 +3,7 @@
  * revoke. No Express here; every multi-row change is one transaction with its audit event.
  */
 import { refuse, standing, type Principal } from '../auth/principal';
-import { atLeast, isOrgAdmin, type Role } from '../auth/roles';
+import { atLeast, isOrgAdmin, lower, type Role } from '../auth/roles';
 import type { Holder, PatRecord, UserRecord } from '../auth/state';
 import { epochSeconds, type Context } from '../context';
 import { fail, type AppError } from '../errors';
@@ -214,8 +214,7 @@ export async function createPat(
     });
   }
   const role = input.role ?? principal.role;
-  if (!atLeast(principal.role, role))
-    throw fail('permission_denied', { detail: `A token's role cannot be above your own role (${principal.role}).` });
+  mayMint(principal, role);
   const now = new Date(ctx.clock());
   return ctx.change(
     async (tx) => {
@@ -381,6 +380,12 @@ export async function rotate(
   return issued.token;
 }
 
+/** A caller never mints a PAT that may do more than the caller may: creation and rotation by id alike. */
+function mayMint(principal: Principal, role: Role): void {
+  if (!atLeast(principal.role, role))
+    throw fail('permission_denied', { detail: `A token's role cannot be above your own role (${principal.role}).` });
+}
+
 /**
  * `POST /api/token/{id}/rotate/`: the web page's rotation, which never holds the PAT. Its owner
  * may, or an owner or administrator of its organization whose role is at least the owner's
@@ -400,7 +405,11 @@ export async function rotateById(
     throw fail('not_found');
   const held = await ctx.state.pat(pat.jti);
   if (!held?.holder.role) throw fail('not_found');
-  if (pat.userId !== principal.userId && !atLeast(principal.role, held.holder.role))
+  if (pat.userId === principal.userId) {
+    // The owner through a weaker credential (an access token from an annotator-role PAT) must
+    // not turn their owner-role PAT into a fresh one they then hold.
+    mayMint(principal, lower(pat.role, held.holder.role));
+  } else if (!atLeast(principal.role, held.holder.role))
     throw fail('permission_denied', {
       detail: `Only the owner of this token, or an admin whose role is at least theirs (${held.holder.role}), may rotate it.`,
     });

@@ -48,7 +48,8 @@ export function webRouter(directory: string = PUBLIC_DIR): Router {
     // Always revalidated: a new build's page names new assets.
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index, (err?: Error) => {
-      if (err && !res.headersSent) next(err);
+      // A client that went away mid-answer is not an error of ours.
+      if (err && !res.headersSent && (err as NodeJS.ErrnoException).code !== 'ECONNABORTED') next(err);
     });
   };
   // Express matches `/login/` too (routing is not strict).

@@ -105,6 +105,25 @@ describe('POST /api/token/{id}/rotate/', () => {
     expect(await refreshStatus(pat.token)).toBe('ok');
   });
 
+  it('refuses the owner acting through a weaker credential: an annotator-role PAT cannot rotate their owner-role PAT into one it holds', async () => {
+    const full = await createPat(t, owner, { name: 'full' });
+    const weak = await createPat(t, owner, { name: 'weak', role: 'annotator' });
+    const res = await request(t.app)
+      .post(`/api/token/${full.id}/rotate`)
+      .set(bearer(await refreshAccess(t, weak.token)));
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('permission_denied');
+    expect(res.body).not.toHaveProperty('token');
+    expect(await refreshStatus(full.token)).toBe('ok');
+    // Its own role, or a lower PAT's, it may rotate.
+    const lowest = await createPat(t, owner, { name: 'lowest', role: 'annotator' });
+    const ok = await request(t.app)
+      .post(`/api/token/${lowest.id}/rotate`)
+      .set(bearer(await refreshAccess(t, weak.token)));
+    expect(ok.status).toBe(201);
+    expect(decodeJwt(await refreshAccess(t, ok.body.token)).payload.role).toBe('annotator');
+  });
+
   it('is 404 to a member who neither owns the PAT nor administers its organization', async () => {
     const pat = await createPat(t, manager);
     const res = await rotateById(annotator, pat.id);

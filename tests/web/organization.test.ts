@@ -333,6 +333,12 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await row.getByRole('button', { name: 'Remove', exact: true }).click();
           const confirm = page.getByRole('dialog').filter({ has: page.getByRole('button', { name: 'Remove' }) });
           await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+          // The page says so once the server answered (while the dialog is open the list is
+          // aria-hidden, so the row's absence alone proves nothing).
+          await page
+            .getByRole('status')
+            .filter({ hasText: `${email} was removed.` })
+            .waitFor();
           await row.waitFor({ state: 'detached' });
         },
         { as: admin },

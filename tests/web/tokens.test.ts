@@ -197,6 +197,8 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
           await row.getByRole('button', { name: 'Revoke', exact: true }).click();
           const confirm = page.getByRole('dialog').filter({ has: page.getByRole('button', { name: 'Revoke' }) });
           await confirm.getByRole('button', { name: 'Revoke', exact: true }).click();
+          // The dialog closes once the server answered; until then the list is aria-hidden.
+          await confirm.waitFor({ state: 'hidden' });
           await row.waitFor({ state: 'detached' });
           await page.getByRole('row', { name: /Kept laptop/ }).waitFor();
         },
