@@ -143,7 +143,7 @@ async function main() {
     console.log(
       `middleware / forward_auth ${out.ratios.middleware_to_forward_auth}x, middleware / introspection ${out.ratios.middleware_to_introspection}x; the middleware judged ${middlewareJudged.stream} timed requests by its stream, ${middlewareJudged.introspection} by introspection`,
     );
-    writeResults({ ...readResults(), resource_server: out });
+    await writeResults({ ...readResults(), resource_server: out });
     console.log('wrote the "resource_server" key of bench/results.json');
   } finally {
     await stopAll();

@@ -208,7 +208,7 @@ async function main() {
     );
     console.log(`max RSS of the Latchkey processes: ${out.rss_max_mb} MB`);
     const { scale, resource_server } = readResults();
-    writeResults({ ...out, ...(scale && { scale }), ...(resource_server && { resource_server }) });
+    await writeResults({ ...out, ...(scale && { scale }), ...(resource_server && { resource_server }) });
     writeFileSync(path.join(__dirname, 'results.svg'), svg(out));
     console.log('wrote bench/results.json and bench/results.svg');
   } finally {

@@ -118,7 +118,7 @@ const summarize = (runs) => ({
     'embedded, restart': start.embedded_restart,
     'Postgres, restart': start.postgres_restart,
   });
-  writeResults({ ...readResults(), start });
+  await writeResults({ ...readResults(), start });
 })().catch((err) => {
   console.error(err);
   process.exit(1);
