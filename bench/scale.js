@@ -407,7 +407,10 @@ async function main() {
     for (const c of cases) await finish(c);
     const [empty, seeded] = cases.map(report);
     printComparison(empty, seeded);
-    await writeResults({ ...readResults(), scale: scaleResults(sizes, prepared[1].seeded, prepared[0].set, empty, seeded) });
+    await writeResults({
+      ...readResults(),
+      scale: scaleResults(sizes, prepared[1].seeded, prepared[0].set, empty, seeded),
+    });
     console.log('wrote the "scale" key of bench/results.json');
   } finally {
     await stopAll();
