@@ -24,7 +24,7 @@ import {
 import { startTestApp, type TestApp, type TestAppOptions } from './app';
 import { PASSWORD, type Member } from './factories';
 import { chromium } from './tools';
-import { EVENT_TIMEOUT_MS } from './wait';
+import { EVENT_TIMEOUT_MS, PROCESS_TEST_TIMEOUT_MS } from './wait';
 
 /** `describe`, or `describe.skip` (its title saying why) without a chromium, unless one is required (CI). */
 export const describeWithChromium = (title: string, fn: () => void) => chromium.describe(title, fn);
@@ -144,6 +144,38 @@ export async function signIn(context: BrowserContext, member: Pick<Member, 'emai
   if (res.status() !== 200) throw new Error(`login of ${member.email} failed: ${res.status()} ${await res.text()}`);
 }
 
+/** A test file's server and browser: started before its tests, closed after them, one of each. */
+export interface BrowserSuite {
+  readonly web: WebApp;
+  readonly browser: Browser;
+}
+
+/** Registers the hooks that start and stop a {@link BrowserSuite}; read it inside tests and hooks. */
+export function browserSuite(options: TestAppOptions = {}): BrowserSuite {
+  let web: WebApp | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    web = await startWebApp(options);
+    browser = await launchBrowser();
+  }, PROCESS_TEST_TIMEOUT_MS);
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+  }, PROCESS_TEST_TIMEOUT_MS);
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the browser suite is read before its beforeAll ran');
+    return value;
+  };
+  return {
+    get web() {
+      return started(web);
+    },
+    get browser() {
+      return started(browser);
+    },
+  };
+}
+
 export interface PageOptions {
   /** Signed in as this member before the page opens (by default nobody is). */
   readonly as?: Pick<Member, 'email'>;
@@ -154,8 +186,7 @@ export interface PageOptions {
  * the page reported a problem (after `fn`'s own failure, if any, which says more).
  */
 export async function withPage<T>(
-  browser: Browser,
-  web: WebApp,
+  { browser, web }: BrowserSuite,
   fn: (page: Page, context: BrowserContext) => Promise<T>,
   options: PageOptions = {},
 ): Promise<T> {

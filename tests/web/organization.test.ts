@@ -5,17 +5,9 @@
  * revokes a member's token from API keys; an administrator manages members; the audit log
  * shows who did what.
  */
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import request from 'supertest';
-import {
-  describeWithChromium,
-  exchange,
-  launchBrowser,
-  literally,
-  startWebApp,
-  withPage,
-  type WebApp,
-} from '../support/browser';
+import { browserSuite, describeWithChromium, exchange, literally, withPage, type WebApp } from '../support/browser';
 import { bearer, createMember, createPat, loginAccess, type Member } from '../support/factories';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
@@ -60,30 +52,18 @@ async function resetLegacy(web: WebApp, member: Member): Promise<string> {
 }
 
 describeWithChromium('The organization’s pages, in a browser', () => {
-  let web: WebApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    web = await startWebApp();
-    browser = await launchBrowser();
-  }, PROCESS_TEST_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.close();
-  }, PROCESS_TEST_TIMEOUT_MS);
+  const suite = browserSuite();
 
   it(
     'an owner switches Legacy tokens on; a member resets one and uses it; switched off after confirming the counts, it is refused',
     async () => {
-      const owner = await createMember(web.t, { role: 'owner' });
-      const member = await createMember(web.t, { role: 'reviewer', organizationId: owner.organizationId });
-      const other = await createMember(web.t, { role: 'annotator', organizationId: owner.organizationId });
+      const owner = await createMember(suite.web.t, { role: 'owner' });
+      const member = await createMember(suite.web.t, { role: 'reviewer', organizationId: owner.organizationId });
+      const other = await createMember(suite.web.t, { role: 'annotator', organizationId: owner.organizationId });
 
       // Off (the default): the member's page says an admin must enable them, and offers no reset.
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('heading', { name: 'Legacy token', exact: true }).waitFor();
@@ -94,8 +74,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
       );
 
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/organization/settings');
           await page.getByRole('heading', { name: 'Access Token Settings' }).waitFor();
@@ -109,15 +88,14 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         { as: owner },
       );
       expect(
-        (await web.t.database.prisma.organization.findUniqueOrThrow({ where: { id: owner.organizationId } }))
+        (await suite.web.t.database.prisma.organization.findUniqueOrThrow({ where: { id: owner.organizationId } }))
           .legacyApiTokensEnabled,
       ).toBe(true);
 
       // On: the member resets theirs from the page and uses it.
       let key = '';
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('heading', { name: 'Legacy token', exact: true }).waitFor();
@@ -131,7 +109,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
           await page.getByRole('dialog', { name: 'Token created' }).waitFor({ state: 'hidden' });
           // Its hint (never the key) and when it was created.
           const hint = (
-            await web.t.database.prisma.legacyToken.findFirstOrThrow({
+            await suite.web.t.database.prisma.legacyToken.findFirstOrThrow({
               where: { userId: member.userId, revokedAt: null },
             })
           ).hint;
@@ -140,14 +118,13 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         },
         { as: member },
       );
-      expect(await useLegacy(web, key)).toEqual({ status: 200 });
+      expect(await useLegacy(suite.web, key)).toEqual({ status: 200 });
       // A second live legacy token, never used: the confirmation counts 2 live, 1 used.
-      await resetLegacy(web, other);
-      await web.t.usage.flush();
+      await resetLegacy(suite.web, other);
+      await suite.web.t.usage.flush();
 
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/organization/settings');
           const legacy = page.getByLabel('Legacy tokens', { exact: true });
@@ -167,11 +144,10 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         },
         { as: owner },
       );
-      expect(await useLegacy(web, key)).toMatchObject({ status: 401, code: 'token_type_disabled' });
+      expect(await useLegacy(suite.web, key)).toMatchObject({ status: 401, code: 'token_type_disabled' });
 
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('heading', { name: 'Legacy token', exact: true }).waitFor();
@@ -187,11 +163,10 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   it(
     'asks before switching Personal access tokens off, and Cancel keeps them on',
     async () => {
-      const owner = await createMember(web.t, { role: 'administrator' });
-      const pat = await createPat(web.t, owner, { name: 'Still on' });
+      const owner = await createMember(suite.web.t, { role: 'administrator' });
+      const pat = await createPat(suite.web.t, owner, { name: 'Still on' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/organization/settings');
           const pats = page.getByLabel('Personal access tokens', { exact: true });
@@ -205,7 +180,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         },
         { as: owner },
       );
-      expect((await exchange(web, pat.token)).status).toBe(200);
+      expect((await exchange(suite.web, pat.token)).status).toBe(200);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -213,10 +188,9 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   it(
     'shows an annotator the settings read-only, no API keys link, and at API keys only a sentence',
     async () => {
-      const annotator = await createMember(web.t, { role: 'annotator' });
+      const annotator = await createMember(suite.web.t, { role: 'annotator' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/organization/settings');
           await page.getByRole('heading', { name: 'Access Token Settings' }).waitFor();
@@ -248,14 +222,13 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   it(
     'lets an admin find a member’s PAT in API keys, filter by owner and type, and revoke it',
     async () => {
-      const admin = await createMember(web.t, { role: 'administrator' });
-      const member = await createMember(web.t, { role: 'manager', organizationId: admin.organizationId });
-      await createPat(web.t, admin, { name: 'Admin own' });
-      const pat = await createPat(web.t, member, { name: 'Member CI' });
-      expect((await exchange(web, pat.token)).status).toBe(200);
+      const admin = await createMember(suite.web.t, { role: 'administrator' });
+      const member = await createMember(suite.web.t, { role: 'manager', organizationId: admin.organizationId });
+      await createPat(suite.web.t, admin, { name: 'Admin own' });
+      const pat = await createPat(suite.web.t, member, { name: 'Member CI' });
+      expect((await exchange(suite.web, pat.token)).status).toBe(200);
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('link', { name: 'API keys', exact: true }).click();
@@ -288,7 +261,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         },
         { as: admin },
       );
-      expect(await exchange(web, pat.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
+      expect(await exchange(suite.web, pat.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -296,12 +269,11 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   it(
     'lets an administrator invite a member with a role up to their own, change the role, and remove them',
     async () => {
-      const owner = await createMember(web.t, { role: 'owner' });
-      const admin = await createMember(web.t, { role: 'administrator', organizationId: owner.organizationId });
+      const owner = await createMember(suite.web.t, { role: 'owner' });
+      const admin = await createMember(suite.web.t, { role: 'administrator', organizationId: owner.organizationId });
       const email = `new-${admin.userId}@example.com`;
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('link', { name: 'Members', exact: true }).click();
@@ -343,8 +315,8 @@ describeWithChromium('The organization’s pages, in a browser', () => {
         },
         { as: admin },
       );
-      const user = await web.t.database.prisma.user.findUniqueOrThrow({ where: { email } });
-      expect(await web.t.database.prisma.membership.count({ where: { userId: user.id } })).toBe(0);
+      const user = await suite.web.t.database.prisma.user.findUniqueOrThrow({ where: { email } });
+      expect(await suite.web.t.database.prisma.membership.count({ where: { userId: user.id } })).toBe(0);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -352,20 +324,20 @@ describeWithChromium('The organization’s pages, in a browser', () => {
   it(
     'shows the audit log newest first, with actors, filterable by action and actor',
     async () => {
-      const owner = await createMember(web.t, { role: 'owner' });
-      const member = await createMember(web.t, { role: 'reviewer', organizationId: owner.organizationId });
-      const ownerAccess = await loginAccess(web.t, owner);
-      const created = await createPat(web.t, member, { name: 'Audited' });
-      const rotated = await request(web.t.app)
+      const owner = await createMember(suite.web.t, { role: 'owner' });
+      const member = await createMember(suite.web.t, { role: 'reviewer', organizationId: owner.organizationId });
+      const ownerAccess = await loginAccess(suite.web.t, owner);
+      const created = await createPat(suite.web.t, member, { name: 'Audited' });
+      const rotated = await request(suite.web.t.app)
         .post(`/api/token/${created.id}/rotate/`)
-        .set(bearer(await loginAccess(web.t, member)));
+        .set(bearer(await loginAccess(suite.web.t, member)));
       expect(rotated.status).toBe(201);
-      expect((await request(web.t.app).delete(`/api/token/${rotated.body.id}/`).set(bearer(ownerAccess))).status).toBe(
-        204,
-      );
+      expect(
+        (await request(suite.web.t.app).delete(`/api/token/${rotated.body.id}/`).set(bearer(ownerAccess))).status,
+      ).toBe(204);
       expect(
         (
-          await request(web.t.app)
+          await request(suite.web.t.app)
             .post('/api/jwt/settings/')
             .set(bearer(ownerAccess))
             .send({ legacy_api_tokens_enabled: true })
@@ -373,8 +345,7 @@ describeWithChromium('The organization’s pages, in a browser', () => {
       ).toBe(200);
 
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('link', { name: 'Audit log', exact: true }).click();

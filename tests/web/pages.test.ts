@@ -4,17 +4,9 @@
  * same on every run (names, emails, times on the frozen clock; secrets masked), so an unchanged
  * page gives an unchanged picture.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import request from 'supertest';
-import {
-  describeWithChromium,
-  launchBrowser,
-  screenshot,
-  seriousAxeViolations,
-  startWebApp,
-  withPage,
-  type WebApp,
-} from '../support/browser';
+import { browserSuite, describeWithChromium, screenshot, seriousAxeViolations, withPage } from '../support/browser';
 import {
   bearer,
   createMember,
@@ -32,8 +24,7 @@ async function expectAccessible(page: Page, what: string): Promise<void> {
 }
 
 describeWithChromium('Every page: axe, and a screenshot for the README', () => {
-  let web: WebApp;
-  let browser: Browser;
+  const suite = browserSuite();
   let owner: Member;
   let manager: Member;
   let annotator: Member;
@@ -41,9 +32,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
   const pats: Record<string, number> = {};
 
   beforeAll(async () => {
-    web = await startWebApp();
-    browser = await launchBrowser();
-    const { t } = web;
+    const { t } = suite.web;
     const org = await createOrganization(t, 'Acme Labelling');
     owner = await createMember(t, { role: 'owner', organizationId: org, email: 'ada@example.com' });
     const admin = await createMember(t, { role: 'administrator', organizationId: org, email: 'grace@example.com' });
@@ -72,18 +61,13 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     expect(reset.status).toBe(201);
   }, PROCESS_TEST_TIMEOUT_MS);
 
-  afterAll(async () => {
-    await browser?.close();
-    await web?.close();
-  }, PROCESS_TEST_TIMEOUT_MS);
-
   /**
    * Rows the database stamps itself (now(): audit events, users, memberships) get the frozen
    * clock's time, as the rest have, once the page's own sign-in is recorded too.
    */
   const settleTimes = async () => {
-    const { prisma } = web.t.database;
-    const now = new Date(web.t.clock());
+    const { prisma } = suite.web.t.database;
+    const now = new Date(suite.web.t.clock());
     await prisma.auditEvent.updateMany({ data: { createdAt: now } });
     await prisma.user.updateMany({ data: { createdAt: now } });
     await prisma.membership.updateMany({ data: { createdAt: now } });
@@ -94,7 +78,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
    * the same shape wherever it shows.
    */
   const stableHint = async (): Promise<Record<string, string>> => {
-    const { hint } = await web.t.database.prisma.legacyToken.findFirstOrThrow({
+    const { hint } = await suite.web.t.database.prisma.legacyToken.findFirstOrThrow({
       where: { userId: owner.userId, revokedAt: null },
     });
     return { [hint]: hint.replace(/.{4}$/, 'Xy7Q') };
@@ -103,7 +87,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
   it(
     'Sign in',
     async () => {
-      await withPage(browser, web, async (page) => {
+      await withPage(suite, async (page) => {
         await page.goto('/login');
         await page.getByRole('button', { name: 'Log in' }).waitFor();
         await expectAccessible(page, 'sign in');
@@ -117,8 +101,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     'Account & Settings, the Create token dialog and the Token created dialog',
     async () => {
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await settleTimes();
           await page.goto('/account');
@@ -143,7 +126,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
           await screenshot(page, 'token-created', {
             [pat]: 'eyJhbGciOi…(your new personal access token)',
             // The recipe's server: this run's port would change the picture every time.
-            [web.url]: 'https://latchkey.example.com',
+            [suite.web.url]: 'https://latchkey.example.com',
             ...(await stableHint()),
           });
           await created.getByRole('button', { name: 'Done', exact: true }).click();
@@ -159,8 +142,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     'Access Token Settings, for an owner and read-only for an annotator',
     async () => {
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await settleTimes();
           await page.goto('/organization/settings');
@@ -171,8 +153,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
         { as: owner },
       );
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await settleTimes();
           await page.goto('/organization/settings');
@@ -192,8 +173,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     'API keys',
     async () => {
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await settleTimes();
           await page.goto('/organization/api-keys');
@@ -211,8 +191,7 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
     'Members',
     async () => {
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await settleTimes();
           await page.goto('/organization/members');
@@ -230,11 +209,10 @@ describeWithChromium('Every page: axe, and a screenshot for the README', () => {
   it(
     'Audit log',
     async () => {
-      const { t } = web;
+      const { t } = suite.web;
       const org = owner.organizationId;
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           // A morning's work after this page's own sign-in: the newest rows, above the fold.
           const access = bearer(await loginAccess(t, owner));

@@ -6,6 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { setupCode } from '../../src/setup/setup.service';
 import {
+  browserSuite,
   describeWithChromium,
   literally,
   launchBrowser,
@@ -13,30 +14,18 @@ import {
   seriousAxeViolations,
   startWebApp,
   withPage,
-  type WebApp,
 } from '../support/browser';
 import { createMember, PASSWORD } from '../support/factories';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 describeWithChromium('Sign in, in a browser', () => {
-  let web: WebApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    web = await startWebApp();
-    browser = await launchBrowser();
-  }, PROCESS_TEST_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.close();
-  }, PROCESS_TEST_TIMEOUT_MS);
+  const suite = browserSuite();
 
   it(
     'signs in with Email and Password, and the user menu leads to Account & Settings',
     async () => {
-      const member = await createMember(web.t, { role: 'owner' });
-      await withPage(browser, web, async (page) => {
+      const member = await createMember(suite.web.t, { role: 'owner' });
+      await withPage(suite, async (page) => {
         await page.goto('/login');
         await page.getByLabel('Email').fill(member.email);
         await page.getByLabel('Password').fill(PASSWORD);
@@ -57,8 +46,8 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'shows the server’s message for a failed login, and stays on Sign in',
     async () => {
-      const member = await createMember(web.t, { role: 'annotator' });
-      await withPage(browser, web, async (page) => {
+      const member = await createMember(suite.web.t, { role: 'annotator' });
+      await withPage(suite, async (page) => {
         await page.goto('/login');
         await page.getByLabel('Email').fill(member.email);
         await page.getByLabel('Password').fill('not the password');
@@ -74,11 +63,11 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'shows when to retry once failed logins lock the account out (429)',
     async () => {
-      const member = await createMember(web.t, { role: 'reviewer' });
+      const member = await createMember(suite.web.t, { role: 'reviewer' });
       // The failures a person may make from one address, made from here (the same address).
       let status = 0;
       for (let i = 0; status !== 429 && i < 20; i++) {
-        const res = await fetch(`${web.url}/api/auth/login`, {
+        const res = await fetch(`${suite.web.url}/api/auth/login`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ email: member.email, password: 'wrong' }),
@@ -86,7 +75,7 @@ describeWithChromium('Sign in, in a browser', () => {
         status = res.status;
       }
       expect(status).toBe(429);
-      await withPage(browser, web, async (page) => {
+      await withPage(suite, async (page) => {
         await page.goto('/login');
         await page.getByLabel('Email').fill(member.email);
         // Even the right password waits for the window to end.
@@ -105,7 +94,7 @@ describeWithChromium('Sign in, in a browser', () => {
     'runs under its policy: a script the page did not ship is refused, and the test notices',
     async () => {
       await expect(
-        withPage(browser, web, async (page) => {
+        withPage(suite, async (page) => {
           await page.goto('/login');
           await page.getByRole('button', { name: 'Log in' }).waitFor();
           // What an injection would try: a script of its own, inline.
@@ -124,10 +113,9 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'sends the user of a session that ended to Sign in, with a message',
     async () => {
-      const member = await createMember(web.t, { role: 'manager' });
+      const member = await createMember(suite.web.t, { role: 'manager' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page, context) => {
           await page.goto('/account');
           await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
@@ -136,7 +124,7 @@ describeWithChromium('Sign in, in a browser', () => {
           const cookies = await context.cookies();
           const header = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
           const csrf = cookies.find((c) => c.name === 'csrftoken')!.value;
-          const logout = await fetch(`${web.url}/api/auth/logout`, {
+          const logout = await fetch(`${suite.web.url}/api/auth/logout`, {
             method: 'POST',
             headers: { Cookie: header, 'X-CSRFToken': csrf },
           });
@@ -161,7 +149,7 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'opens a page that needs a session at Sign in when there is none',
     async () => {
-      await withPage(browser, web, async (page) => {
+      await withPage(suite, async (page) => {
         await page.goto('/account');
         await page.waitForURL((url) => url.pathname === '/login');
         await page.getByRole('button', { name: 'Log in' }).waitFor();
@@ -173,9 +161,9 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'offers no first-run form once a user exists, even with the setup code in the address',
     async () => {
-      await createMember(web.t);
-      await withPage(browser, web, async (page) => {
-        await page.goto(`/login#setup=${setupCode(web.t.tags)}`);
+      await createMember(suite.web.t);
+      await withPage(suite, async (page) => {
+        await page.goto(`/login#setup=${setupCode(suite.web.t.tags)}`);
         await page.getByRole('button', { name: 'Log in' }).waitFor();
         expect(await page.getByRole('button', { name: 'Create owner' }).count()).toBe(0);
         expect(await page.getByLabel('Setup code').count()).toBe(0);
@@ -187,7 +175,7 @@ describeWithChromium('Sign in, in a browser', () => {
   it(
     'cannot be framed: the page’s policy forbids it, and the browser refuses',
     async () => {
-      const res = await fetch(`${web.url}/login`);
+      const res = await fetch(`${suite.web.url}/login`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
       expect(res.headers.get('content-security-policy')).toMatch(/(^|;)\s*frame-ancestors 'none'\s*(;|$)/);
@@ -195,12 +183,15 @@ describeWithChromium('Sign in, in a browser', () => {
 
       // Another origin (localhost is not 127.0.0.1) tries to frame the sign-in page. Its context
       // records no problems: the browser's refusal, logged as an error, is the point.
-      const context = await newContext(browser, web);
+      const context = await newContext(suite.browser, suite.web);
       try {
         const page = await context.newPage();
-        const framing = `http://localhost:${new URL(web.url).port}/api/does-not-matter`;
+        const framing = `http://localhost:${new URL(suite.web.url).port}/api/does-not-matter`;
         await page.route(framing, (route) =>
-          route.fulfill({ contentType: 'text/html', body: `<iframe title="framed" src="${web.url}/login"></iframe>` }),
+          route.fulfill({
+            contentType: 'text/html',
+            body: `<iframe title="framed" src="${suite.web.url}/login"></iframe>`,
+          }),
         );
         // The frame's first navigation is the browser's error page, never the sign-in page.
         const framed = page.waitForEvent('framenavigated', (f) => f !== page.mainFrame());
@@ -233,7 +224,7 @@ describeWithChromium('First run, in a browser', () => {
       try {
         const code = setupCode(web.t.tags);
         const requested: string[] = [];
-        await withPage(browser, web, async (page, context) => {
+        await withPage({ browser, web }, async (page, context) => {
           context.on('request', (r) => requested.push(`${r.url()} ${r.postData() ?? ''}`));
           await page.goto(`/login#setup=${code}`);
           const field = page.getByLabel('Setup code');
@@ -258,7 +249,7 @@ describeWithChromium('First run, in a browser', () => {
         expect(owner.memberships.map((m) => m.role)).toEqual(['owner']);
 
         // Now a user exists: the same link offers only Sign in, and that works.
-        await withPage(browser, web, async (page) => {
+        await withPage({ browser, web }, async (page) => {
           await page.goto(`/login#setup=${code}`);
           await page.getByRole('button', { name: 'Log in' }).waitFor();
           expect(await page.getByRole('button', { name: 'Create owner' }).count()).toBe(0);
@@ -279,7 +270,7 @@ describeWithChromium('First run, in a browser', () => {
     async () => {
       const web = await startWebApp();
       try {
-        await withPage(browser, web, async (page) => {
+        await withPage({ browser, web }, async (page) => {
           await page.goto('/login#setup=not-the-code');
           await page.getByLabel('Email').fill('first@example.com');
           await page.getByLabel('Password').fill(PASSWORD);

@@ -4,18 +4,16 @@
  * revocation by the page stop the old PAT; the secret never reaches storage or the address;
  * and the whole of creation works with the keyboard alone.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   clientSideState,
   describedBy,
+  browserSuite,
   describeWithChromium,
   exchange,
   focused,
-  launchBrowser,
-  startWebApp,
   tabTo,
   withPage,
-  type WebApp,
 } from '../support/browser';
 import { createMember, createPat, withOrganization } from '../support/factories';
 import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
@@ -38,26 +36,14 @@ async function done(page: Page): Promise<void> {
 const secretsOf = (pat: string) => [pat, pat.split('.')[2]!];
 
 describeWithChromium('Personal access tokens on Account & Settings, in a browser', () => {
-  let web: WebApp;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    web = await startWebApp();
-    browser = await launchBrowser();
-  }, PROCESS_TEST_TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await web?.close();
-  }, PROCESS_TEST_TIMEOUT_MS);
+  const suite = browserSuite();
 
   it(
     'creates a PAT in the dialog, shows it once with the recipe, and lists it without its secret after Done',
     async () => {
-      const member = await createMember(web.t, { role: 'manager' });
+      const member = await createMember(suite.web.t, { role: 'manager' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
@@ -83,17 +69,17 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
           expect(await created.getByLabel('Token', { exact: true }).isEditable()).toBe(false);
           const text = await created.innerText();
           expect(text).toMatch(/again/i);
-          expect(text).toContain(`curl -X POST ${web.url}/api/token/refresh`);
+          expect(text).toContain(`curl -X POST ${suite.web.url}/api/token/refresh`);
           expect(text).toMatch(/label_studio_sdk/);
-          expect(text).toContain(web.url);
+          expect(text).toContain(suite.web.url);
 
           await created.getByRole('button', { name: 'Copy', exact: true }).click();
           expect(await page.evaluate('navigator.clipboard.readText()')).toBe(pat);
 
           // Exchanged from outside the browser, as a script would.
-          const exchanged = await exchange(web, pat);
+          const exchanged = await exchange(suite.web, pat);
           expect(exchanged.status).toBe(200);
-          const row = await web.t.database.prisma.personalAccessToken.findFirstOrThrow({
+          const row = await suite.web.t.database.prisma.personalAccessToken.findFirstOrThrow({
             where: { userId: member.userId, name: 'CI deploy' },
           });
           expect(row.role).toBe('reviewer');
@@ -124,11 +110,10 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'shows the server’s validation message next to the field, and creates nothing',
     async () => {
-      const member = await createMember(web.t, { role: 'annotator' });
-      await withOrganization(web.t, member.organizationId, { apiTokenTtlDays: 90 }, () =>
+      const member = await createMember(suite.web.t, { role: 'annotator' });
+      await withOrganization(suite.web.t, member.organizationId, { apiTokenTtlDays: 90 }, () =>
         withPage(
-          browser,
-          web,
+          suite,
           async (page) => {
             await page.goto('/account');
             await page.getByRole('button', { name: 'Create token', exact: true }).click();
@@ -145,7 +130,7 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
           { as: member },
         ),
       );
-      expect(await web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(0);
+      expect(await suite.web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(0);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -153,11 +138,10 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'rotates a PAT after confirmation: the new one is shown once and works, the old one is refused',
     async () => {
-      const member = await createMember(web.t, { role: 'reviewer' });
-      const old = await createPat(web.t, member, { name: 'Nightly export' });
+      const member = await createMember(suite.web.t, { role: 'reviewer' });
+      const old = await createPat(suite.web.t, member, { name: 'Nightly export' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           const row = page.getByRole('row', { name: /Nightly export/ });
@@ -172,8 +156,8 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
           expect(await page.content()).not.toContain(pat);
 
           // The new one first: presenting the rotated one revokes its whole family.
-          expect((await exchange(web, pat)).status).toBe(200);
-          expect(await exchange(web, old.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
+          expect((await exchange(suite.web, pat)).status).toBe(200);
+          expect(await exchange(suite.web, old.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
         },
         { as: member },
       );
@@ -184,13 +168,12 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'revokes a PAT after confirmation: it leaves the list and is refused',
     async () => {
-      const member = await createMember(web.t, { role: 'annotator' });
-      const kept = await createPat(web.t, member, { name: 'Kept laptop' });
-      const pat = await createPat(web.t, member, { name: 'Old laptop' });
-      expect((await exchange(web, pat.token)).status).toBe(200);
+      const member = await createMember(suite.web.t, { role: 'annotator' });
+      const kept = await createPat(suite.web.t, member, { name: 'Kept laptop' });
+      const pat = await createPat(suite.web.t, member, { name: 'Old laptop' });
+      expect((await exchange(suite.web, pat.token)).status).toBe(200);
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           const row = page.getByRole('row', { name: /Old laptop/ });
@@ -204,8 +187,8 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
         },
         { as: member },
       );
-      expect(await exchange(web, pat.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
-      expect((await exchange(web, kept.token)).status).toBe(200);
+      expect(await exchange(suite.web, pat.token)).toMatchObject({ status: 401, code: 'token_blacklisted' });
+      expect((await exchange(suite.web, kept.token)).status).toBe(200);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -213,10 +196,9 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'reaches Account & Settings from the user menu, creates a token and closes its dialogs with the keyboard alone (Tab, Enter, Escape)',
     async () => {
-      const member = await createMember(web.t, { role: 'owner' });
+      const member = await createMember(suite.web.t, { role: 'owner' });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           // From another page to Account & Settings through the user menu.
           await page.goto('/organization/settings');
@@ -247,7 +229,7 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
           await page.keyboard.press('Enter');
 
           const pat = await createdToken(page);
-          expect((await exchange(web, pat)).status).toBe(200);
+          expect((await exchange(suite.web, pat)).status).toBe(200);
           await page.keyboard.press('Escape');
           await page.getByRole('dialog', { name: 'Token created' }).waitFor({ state: 'hidden' });
           await page.getByRole('row', { name: /Typed by keyboard/ }).waitFor();
@@ -256,7 +238,7 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
         },
         { as: member },
       );
-      expect(await web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(1);
+      expect(await suite.web.t.database.prisma.personalAccessToken.count({ where: { userId: member.userId } })).toBe(1);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
@@ -264,12 +246,11 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'shows names as text, never as markup',
     async () => {
-      const member = await createMember(web.t, { role: 'reviewer' });
+      const member = await createMember(suite.web.t, { role: 'reviewer' });
       const name = '<img src=x id=injected><b>bold</b>';
-      await createPat(web.t, member, { name });
+      await createPat(suite.web.t, member, { name });
       await withPage(
-        browser,
-        web,
+        suite,
         async (page) => {
           await page.goto('/account');
           await page.getByRole('rowheader', { name, exact: true }).waitFor();
@@ -284,11 +265,10 @@ describeWithChromium('Personal access tokens on Account & Settings, in a browser
   it(
     'says PATs are switched off instead of offering Create token while the organization disables them',
     async () => {
-      const member = await createMember(web.t, { role: 'owner' });
-      await withOrganization(web.t, member.organizationId, { apiTokensEnabled: false }, () =>
+      const member = await createMember(suite.web.t, { role: 'owner' });
+      await withOrganization(suite.web.t, member.organizationId, { apiTokensEnabled: false }, () =>
         withPage(
-          browser,
-          web,
+          suite,
           async (page) => {
             await page.goto('/account');
             await page.getByRole('heading', { name: 'Personal access tokens' }).waitFor();
