@@ -9,11 +9,12 @@ import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { Field, fieldErrors, FormError } from '../components/Field';
 import { Loading, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
+import { RoleSelect } from '../components/RoleSelect';
 import { Table } from '../components/Table';
 import { TokenCreatedDialog, type CreatedToken } from '../components/TokenCreatedDialog';
 import { useAnnouncement, useResource, useSubmit } from '../hooks';
 import { Link } from '../router';
-import { roleLabel, rolesUpTo, type Role } from '../roles';
+import { roleLabel, type Role } from '../roles';
 import { useSession } from '../session';
 import type { paths } from '../../../packages/client/src/openapi';
 
@@ -244,15 +245,7 @@ function CreateTokenDialog({
           description="What the token may do: your role or a lower one."
           errors={fieldErrors(error, 'role')}
         >
-          {(props) => (
-            <select {...props} value={role} onChange={(event) => setRole(event.target.value as Role)}>
-              {rolesUpTo(session.role).map((r) => (
-                <option key={r} value={r}>
-                  {roleLabel(r)}
-                </option>
-              ))}
-            </select>
-          )}
+          {(props) => <RoleSelect {...props} value={role} onChange={setRole} />}
         </Field>
         <Field
           label="Expires in (days)"

@@ -9,9 +9,10 @@ import { ConfirmDialog, Dialog } from '../components/Dialog';
 import { Field, fieldErrors, FormError } from '../components/Field';
 import { Loading, NotAllowed, Page } from '../components/Page';
 import { RelativeTime } from '../components/RelativeTime';
+import { RoleSelect } from '../components/RoleSelect';
 import { Pager, Table } from '../components/Table';
 import { useAnnouncement, useResource, useSubmit } from '../hooks';
-import { atLeast, roleLabel, rolesUpTo, type Role } from '../roles';
+import { atLeast, roleLabel, type Role } from '../roles';
 import { useSession } from '../session';
 import type { Membership } from './members';
 
@@ -162,7 +163,6 @@ function Members() {
 
 function InviteForm({ onInvited }: { readonly onInvited: (message: string) => void }) {
   const session = useSession();
-  const roles = rolesUpTo(session.role);
   const initial = { email: '', role: 'annotator' as Role, password: '' };
   const [values, setValues] = useState(initial);
   const { busy, error, run } = useSubmit();
@@ -207,19 +207,7 @@ function InviteForm({ onInvited }: { readonly onInvited: (message: string) => vo
           )}
         </Field>
         <Field label="Role" errors={fieldErrors(error, 'role')}>
-          {(props) => (
-            <select
-              {...props}
-              value={values.role}
-              onChange={(event) => setValues({ ...values, role: event.target.value as Role })}
-            >
-              {roles.map((role) => (
-                <option key={role} value={role}>
-                  {roleLabel(role)}
-                </option>
-              ))}
-            </select>
-          )}
+          {(props) => <RoleSelect {...props} value={values.role} onChange={(role) => setValues({ ...values, role })} />}
         </Field>
         <Field
           label="Password for a new account"
@@ -281,15 +269,7 @@ function ChangeRoleDialog({
         </p>
         <FormError error={error} fields={['role']} />
         <Field label="New role" errors={fieldErrors(error, 'role')}>
-          {(props) => (
-            <select {...props} value={role} onChange={(event) => setRole(event.target.value as Role)}>
-              {rolesUpTo(session.role).map((r) => (
-                <option key={r} value={r}>
-                  {roleLabel(r)}
-                </option>
-              ))}
-            </select>
-          )}
+          {(props) => <RoleSelect {...props} value={role} onChange={setRole} />}
         </Field>
         <div className="actions">
           <button type="button" onClick={onClose}>
