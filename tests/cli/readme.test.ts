@@ -5,14 +5,12 @@
  * found differ: the server listens on a free port, and `npx latchkey` is this checkout's
  * bin/latchkey.js, run away from a developer's .env.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { track } from '../support/children';
-import { CLI, cleanEnv, ROOT, startProcess, WORKDIR, type ServerProcess } from '../support/process';
-import { orTimeout, PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
+import { CLI, ROOT, runToExit, startProcess, WORKDIR, type ServerProcess } from '../support/process';
+import { PROCESS_TEST_TIMEOUT_MS } from '../support/wait';
 
 jest.setTimeout(PROCESS_TEST_TIMEOUT_MS);
 
@@ -28,22 +26,8 @@ async function recipe(): Promise<string> {
   return block;
 }
 
-function bash(
-  script: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = track(spawn('bash', ['-c', script], { cwd: WORKDIR, env: cleanEnv(env) }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
-  return orTimeout(
-    new Promise((resolve, reject) =>
-      child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr })),
-    ),
-    () => `the README's block exits (stderr: ${stderr})`,
-  );
-}
+const bash = (script: string, env: Record<string, string>) =>
+  runToExit('bash', ['-c', script], env, WORKDIR, "the README's block");
 
 describe("the README's first block, after npm start on a new data folder", () => {
   let dataDir: string;

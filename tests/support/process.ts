@@ -36,9 +36,15 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs `node ...argv` to completion; a run that never exits fails the test and is killed. */
-async function runToExit(argv: string[], env: Record<string, string>, cwd: string, what: string): Promise<Finished> {
-  const child = track(spawn(process.execPath, argv, { env: cleanEnv(env), cwd }));
+/** Runs `command ...args` to completion; a run that never exits fails the test and is killed. */
+export async function runToExit(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  what: string,
+): Promise<Finished> {
+  const child = track(spawn(command, args, { env: cleanEnv(env), cwd }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
@@ -56,12 +62,12 @@ async function runToExit(argv: string[], env: Record<string, string>, cwd: strin
 
 /** Runs `latchkey ...args` (in `cwd`, WORKDIR by default) to completion. */
 export function runCli(args: string[], env: Record<string, string>, cwd: string = WORKDIR): Promise<Finished> {
-  return runToExit([CLI, ...args], env, cwd, `latchkey ${args.join(' ')}`);
+  return runToExit(process.execPath, [CLI, ...args], env, cwd, `latchkey ${args.join(' ')}`);
 }
 
 /** Runs `npm start`'s entry point to completion: for a start that is expected to fail. */
 export function runMain(env: Record<string, string>, cwd: string = WORKDIR): Promise<Finished> {
-  return runToExit([MAIN], env, cwd, 'dist/main.js');
+  return runToExit(process.execPath, [MAIN], env, cwd, 'dist/main.js');
 }
 
 /** Holds a loopback port, as another process would, until `release()`. */
